@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ldapotp/ldapotp/proxy"
+)
+
+// serveConfig is the config file: the proxy's keys plus logging.
+type serveConfig struct {
+	proxy.Config `yaml:",inline"`
+	// LogLevel: debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat: text (default) or json.
+	LogFormat string `yaml:"log_format"`
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	cfg, check, err := loadServeConfig(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ldapotp serve: %s\n", oneLine(err))
+		return exitUsage
+	}
+	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ldapotp serve: %s\n", oneLine(err))
+		return exitUsage
+	}
+	srv, err := proxy.New(cfg.Config, proxy.WithLogger(logger))
+	if err != nil {
+		fmt.Fprintf(stderr, "ldapotp serve: config: %s\n", oneLine(err))
+		return exitUsage
+	}
+	if check {
+		fmt.Fprintln(stdout, "configuration ok")
+		return exitOK
+	}
+	return serveUntilSignal(srv, logger)
+}
+
+func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			logger.Error("serve", "err", err)
+			return exitFail
+		}
+		return exitOK
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Error("shutdown", "err", err)
+		return exitFail
+	}
+	<-errc
+	return exitOK
+}
+
+// loadServeConfig reads the config file (if any), then applies the flags on
+// top of it, then loads the service password.
+func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error) {
+	var (
+		cfg                  serveConfig
+		file                 string
+		listen               listFlag
+		upstream, dn, pwFile string
+		drift, level, format string
+		anonymous, check     bool
+	)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&file, "c", os.Getenv("LDAPOTP_CONFIG"), "config file (YAML; default $LDAPOTP_CONFIG)")
+	fs.StringVar(&file, "config", os.Getenv("LDAPOTP_CONFIG"), "same as -c")
+	fs.Var(&listen, "listen", "listen address host:port (repeatable)")
+	fs.StringVar(&upstream, "upstream", "", "upstream directory URL, e.g. ldap://127.0.0.1:389")
+	fs.StringVar(&dn, "service-dn", "", "service account DN")
+	fs.StringVar(&pwFile, "service-password-file", "", "file with the service account password")
+	fs.StringVar(&drift, "totp-drift", "", "params (slapo-otp) or track")
+	fs.BoolVar(&anonymous, "allow-anonymous", false, "pass anonymous binds to the upstream")
+	fs.StringVar(&level, "log-level", "", "debug, info, warn or error")
+	fs.StringVar(&format, "log-format", "", "text or json")
+	fs.BoolVar(&check, "check-config", false, "check the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if file != "" {
+		if err := readConfigFile(file, &cfg); err != nil {
+			return cfg, false, err
+		}
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if len(listen) > 0 {
+		cfg.Listen = listen
+	}
+	set(&cfg.Upstream, upstream)
+	set(&cfg.ServiceDN, dn)
+	set(&cfg.ServicePasswordFile, pwFile)
+	set((*string)(&cfg.TOTPDrift), drift)
+	set(&cfg.LogLevel, level)
+	set(&cfg.LogFormat, format)
+	cfg.AllowAnonymous = cfg.AllowAnonymous || anonymous
+	if cfg.ServicePasswordFile != "" {
+		pw, err := readSecretFile(cfg.ServicePasswordFile)
+		if err != nil {
+			return cfg, false, fmt.Errorf("service_password_file: %w", err)
+		}
+		cfg.ServicePassword = proxy.NewSecret(pw)
+	}
+	return cfg, check, nil
+}
+
+func readConfigFile(path string, cfg *serveConfig) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if level == "" {
+		level = "info"
+	}
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level: %q: must be debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log_format: %q: must be text or json", format)
+}
+
+// oneLine joins a multi-line error (errors.Join) into one line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

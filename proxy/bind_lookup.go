@@ -1,0 +1,43 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ldapotp/ldapotp/schema"
+)
+
+// lookupUser reads the bind DN's entry with the service account and records
+// it in req.User. As in slapo-otp, a DN without an entry is not intercepted:
+// the bind goes on and the upstream answers it (49, or success for a rootdn
+// that has no entry). An unreachable directory refuses the bind.
+func lookupUser(dir Directory) BindStep {
+	return func(next BindHandler) BindHandler {
+		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
+			e, err := dir.Read(ctx, req.DN, schema.UserAttributes)
+			switch {
+			case errors.Is(err, ErrNoSuchEntry), errors.Is(err, ErrInvalidDN):
+				return next.Bind(ctx, req)
+			case err != nil:
+				req.Event = "AUTH_FAILED"
+				req.fail(err, "read user %q", req.DN)
+				return unavailable
+			}
+			u := schema.DecodeUser(e)
+			req.User = &u
+			return next.Bind(ctx, req)
+		})
+	}
+}
+
+// upstreamBind is the end of the chain: the directory's own simple bind, as
+// the user, on the client's upstream connection. Its answer passes through
+// verbatim; an upstream that cannot be reached gives unavailable.
+func upstreamBind(ctx context.Context, req *BindRequest) BindResponse {
+	resp, err := req.Upstream.Bind(ctx, req.ID, req.DN, req.Password, req.Controls)
+	if err != nil {
+		req.fail(err, "upstream bind %q", req.DN)
+		return unavailable
+	}
+	return resp
+}

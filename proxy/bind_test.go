@@ -1,0 +1,234 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ldapotp/ldapotp/oath"
+	"github.com/ldapotp/ldapotp/schema"
+)
+
+// fakeDirectory is an in-memory Directory with the modify semantics the
+// proxy relies on: a Swap whose old value is not there fails as a conflict.
+type fakeDirectory struct {
+	mu      sync.Mutex
+	entries map[string]map[string][]string
+	down    bool
+}
+
+func (d *fakeDirectory) Read(_ context.Context, dn string, _ []string) (schema.Entry, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.down {
+		return schema.Entry{}, ErrUnavailable
+	}
+	attrs, ok := d.entries[strings.ToLower(dn)]
+	if !ok {
+		return schema.Entry{}, ErrNoSuchEntry
+	}
+	e := schema.Entry{DN: dn, Attributes: map[string][][]byte{}}
+	for k, vs := range attrs {
+		for _, v := range vs {
+			e.Attributes[k] = append(e.Attributes[k], []byte(v))
+		}
+	}
+	return e, nil
+}
+
+func (d *fakeDirectory) Swap(_ context.Context, dn string, swaps []Swap) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.entries[strings.ToLower(dn)]
+	for _, s := range swaps {
+		cur := e[s.Attr]
+		if (s.Old == "") != (len(cur) == 0) || (s.Old != "" && cur[0] != s.Old) {
+			return fmt.Errorf("swap %s: %w", s.Attr, ErrConflict)
+		}
+	}
+	for _, s := range swaps {
+		e[s.Attr] = []string{s.New}
+	}
+	return nil
+}
+
+func (d *fakeDirectory) get(dn, attr string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v := d.entries[strings.ToLower(dn)][attr]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// fakeUpstream checks passwords like a directory's simple bind.
+type fakeUpstream struct {
+	passwords map[string]string
+	got       []string // credentials it was asked to check
+}
+
+func (u *fakeUpstream) Bind(_ context.Context, _ int64, dn string, pw Secret, _ *ber.Packet) (BindResponse, error) {
+	u.got = append(u.got, string(pw.Bytes()))
+	if want, ok := u.passwords[dn]; ok && want == string(pw.Bytes()) {
+		return BindResponse{Code: Success}, nil
+	}
+	return BindResponse{Code: InvalidCredentials}, nil
+}
+
+var (
+	testKey  = []byte("12345678901234567890")
+	testNow  = time.Unix(1111111109, 0)
+	userDN   = "uid=alice,ou=people,dc=example,dc=com"
+	plainDN  = "uid=bob,ou=people,dc=example,dc=com"
+	hotpDN   = "cn=alice-hotp,ou=tokens,dc=example,dc=com"
+	totpDN   = "cn=alice-totp,ou=tokens,dc=example,dc=com"
+	hparamDN = "cn=hotp,ou=params,dc=example,dc=com"
+	tparamDN = "cn=totp,ou=params,dc=example,dc=com"
+)
+
+func newFakeDirectory(withTOTP bool) *fakeDirectory {
+	user := map[string][]string{"objectClass": {"inetOrgPerson", "oathHOTPUser"}, "oathHOTPToken": {hotpDN}}
+	if withTOTP {
+		user["objectClass"] = append(user["objectClass"], "oathTOTPUser")
+		user["oathTOTPToken"] = []string{totpDN}
+	}
+	return &fakeDirectory{entries: map[string]map[string][]string{
+		strings.ToLower(userDN):  user,
+		strings.ToLower(plainDN): {"objectClass": {"inetOrgPerson"}},
+		strings.ToLower(hotpDN): {"objectClass": {"device", "oathHOTPToken"}, "oathSecret": {string(testKey)},
+			"oathHOTPParams": {hparamDN}, "oathHOTPCounter": {"4"}},
+		strings.ToLower(totpDN): {"objectClass": {"device", "oathTOTPToken"}, "oathSecret": {string(testKey)},
+			"oathTOTPParams": {tparamDN}},
+		strings.ToLower(hparamDN): {"objectClass": {"applicationProcess", "oathHOTPParams"}, "oathOTPLength": {"6"},
+			"oathHMACAlgorithm": {oath.SHA1.OID()}, "oathHOTPLookAhead": {"2"}},
+		strings.ToLower(tparamDN): {"objectClass": {"applicationProcess", "oathTOTPParams"}, "oathOTPLength": {"6"},
+			"oathHMACAlgorithm": {oath.SHA1.OID()}, "oathTOTPTimeStepPeriod": {"30"}, "oathTOTPTimeStepWindow": {"1"}},
+	}}
+}
+
+func runBind(t *testing.T, dir Directory, up Upstream, dn, pw string) (BindResponse, *BindRequest) {
+	t.Helper()
+	s := &Server{cfg: Config{TOTPDrift: DriftParams}, dir: dir}
+	req := &BindRequest{ID: 1, Version: 3, DN: dn, Password: NewSecret([]byte(pw)), Received: testNow,
+		Upstream: up, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return s.bindChain().Bind(context.Background(), req), req
+}
+
+func hotp(counter int64) string { return oath.Code(oath.SHA1, testKey, counter, 6) }
+
+func totp(offset int64) string { return oath.Code(oath.SHA1, testKey, testNow.Unix()/30+offset, 6) }
+
+func TestBindChain(t *testing.T) {
+	tests := []struct {
+		name        string
+		withTOTP    bool
+		down        bool
+		dn, pw      string
+		want        ResultCode
+		event       string
+		counter     string // oathHOTPCounter afterwards
+		lastStep    string // oathTOTPLastTimeStep afterwards
+		upstreamGot []string
+	}{
+		{name: "plain-user-passes-through", dn: plainDN, pw: "bobpw", want: Success, counter: "4", upstreamGot: []string{"bobpw"}},
+		{name: "unknown-dn-passes-through", dn: "uid=nobody,dc=example,dc=com", pw: "x", want: InvalidCredentials, counter: "4", upstreamGot: []string{"x"}},
+		{name: "hotp-next-code", dn: userDN, pw: "alicepw" + hotp(5), want: Success, event: "AUTH_OK_OTP", counter: "5", upstreamGot: []string{"alicepw"}},
+		{name: "hotp-look-ahead-edge", dn: userDN, pw: "alicepw" + hotp(7), want: Success, counter: "7", upstreamGot: []string{"alicepw"}},
+		{name: "hotp-past-look-ahead", dn: userDN, pw: "alicepw" + hotp(8), want: InvalidCredentials, counter: "4", upstreamGot: []string{"alicepw" + hotp(8)}},
+		{name: "hotp-replayed", dn: userDN, pw: "alicepw" + hotp(4), want: InvalidCredentials, event: "AUTH_FAILED", counter: "4"},
+		{name: "wrong-static-burns-code", dn: userDN, pw: "wrong" + hotp(5), want: InvalidCredentials, counter: "5", upstreamGot: []string{"wrong"}},
+		{name: "static-only-is-49-even-if-upstream-says-yes", dn: userDN, pw: "alicepw", want: InvalidCredentials, counter: "4", upstreamGot: []string{"alicepw"}},
+		{name: "totp-current", withTOTP: true, dn: userDN, pw: "alicepw" + totp(0), want: Success, counter: "4", lastStep: fmt.Sprint(testNow.Unix() / 30)},
+		{name: "both-tokens-valid-hotp", withTOTP: true, dn: userDN, pw: "alicepw" + hotp(5), want: Success, counter: "5"},
+		{name: "directory-down", down: true, dn: userDN, pw: "alicepw" + hotp(5), want: Unavailable, counter: "4"},
+		{name: "unauthenticated-bind", dn: userDN, pw: "", want: UnwillingToPerform, counter: "4"},
+		{name: "anonymous-disallowed", dn: "", pw: "", want: InappropriateAuthentication, counter: "4"},
+		{name: "empty-dn-with-password", dn: "", pw: "x", want: InvalidCredentials, counter: "4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := newFakeDirectory(tt.withTOTP)
+			dir.down = tt.down
+			up := &fakeUpstream{passwords: map[string]string{userDN: "alicepw", plainDN: "bobpw"}}
+			resp, req := runBind(t, dir, up, tt.dn, tt.pw)
+			assert.Equal(t, tt.want, resp.Code, "result (err: %v)", req.Err)
+			if tt.want == InvalidCredentials {
+				assert.Empty(t, resp.Message, "49 carries no hint")
+			}
+			if tt.event != "" {
+				assert.Equal(t, tt.event, req.Event)
+			}
+			dir.down = false
+			assert.Equal(t, tt.counter, dir.get(hotpDN, "oathHOTPCounter"))
+			assert.Equal(t, tt.lastStep, dir.get(totpDN, "oathTOTPLastTimeStep"))
+			if tt.upstreamGot != nil {
+				assert.Equal(t, tt.upstreamGot, up.got)
+			}
+		})
+	}
+}
+
+// TestBindChain_Replay: of many concurrent binds with one code exactly one
+// succeeds, because the commit is a compare-and-swap.
+func TestBindChain_Replay(t *testing.T) {
+	dir := newFakeDirectory(false)
+	var wg sync.WaitGroup
+	results := make(chan ResultCode, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			up := &fakeUpstream{passwords: map[string]string{userDN: "alicepw"}}
+			resp, _ := runBind(t, dir, up, userDN, "alicepw"+hotp(5))
+			results <- resp.Code
+		}()
+	}
+	wg.Wait()
+	close(results)
+	ok := 0
+	for c := range results {
+		if c == Success {
+			ok++
+		} else {
+			require.Equal(t, InvalidCredentials, c)
+		}
+	}
+	assert.Equal(t, 1, ok)
+}
+
+func TestBindChain_BadParams(t *testing.T) {
+	for _, tc := range []struct{ attr, value string }{
+		{"oathOTPLength", "0"}, {"oathOTPLength", "9"}, {"oathHOTPLookAhead", "-1"},
+		{"oathHMACAlgorithm", "1.2.840.113549.2.5"}, {"oathOTPLength", "six"},
+	} {
+		t.Run(tc.attr+"="+tc.value, func(t *testing.T) {
+			dir := newFakeDirectory(false)
+			dir.entries[strings.ToLower(hparamDN)][tc.attr] = []string{tc.value}
+			up := &fakeUpstream{passwords: map[string]string{userDN: "alicepw"}}
+			resp, _ := runBind(t, dir, up, userDN, "alicepw"+hotp(5))
+			assert.Equal(t, InvalidCredentials, resp.Code)
+			assert.Equal(t, "4", dir.get(hotpDN, "oathHOTPCounter"))
+		})
+	}
+}
+
+func TestSecret_neverPrinted(t *testing.T) {
+	s := NewSecret([]byte("hunter2"))
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x", s, s, s, s, s, s), s.String()} {
+		assert.NotContains(t, out, "hunter2")
+		assert.NotContains(t, out, fmt.Sprintf("%x", "hunter2"))
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "pw", s)
+	assert.NotContains(t, b.String(), "hunter2")
+}

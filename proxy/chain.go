@@ -1,0 +1,31 @@
+package proxy
+
+// The simple-bind pipeline, outermost step first. This file is the one
+// place that says in which order a bind is handled; each step lives in its
+// own file and does one thing:
+//
+//  1. checkShape  – anonymous, unauthenticated (DN, no password), SASL and
+//     version rules, answered exactly as slapd answers them.
+//  2. lookupUser  – read the bind DN's entry with the service account; is
+//     this an OTP user?
+//  3. verifyOTP   – for an OTP user: split the credential, check the code
+//     against the TOTP then the HOTP token (slapo-otp's order), commit the
+//     new counter with a compare-and-swap modify, hand on the static part.
+//  4. upstreamBind (the end of the chain) – bind as the user on the
+//     client's own upstream connection; its answer passes through.
+//
+// What happens after the answer (one event line, the upstream connection
+// made anonymous again unless the answer is success) is done once, at the
+// edge, in conn.go.
+func (s *Server) bindChain() BindHandler {
+	steps := []BindStep{
+		checkShape(s.cfg.AllowAnonymous),
+		lookupUser(s.dir),
+		verifyOTP(s.dir, s.cfg.TOTPDrift),
+	}
+	var h BindHandler = BindFunc(upstreamBind)
+	for i := len(steps) - 1; i >= 0; i-- {
+		h = steps[i](h)
+	}
+	return h
+}

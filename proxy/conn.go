@@ -1,0 +1,255 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+)
+
+// clientConn is one client connection: a read loop that handles Bind,
+// Unbind and StartTLS itself and relays everything else to the client's
+// own upstream connection, which is dialled on first need.
+type clientConn struct {
+	srv      *Server
+	nc       net.Conn
+	r        *bufio.Reader
+	listener string
+	log      *slog.Logger
+
+	wmu sync.Mutex // serialises writes to the client
+
+	mu      sync.Mutex
+	up      *upstreamConn
+	closing bool
+}
+
+// serve runs the read loop until the client leaves, errs or the server
+// shuts down.
+func (c *clientConn) serve(ctx context.Context) {
+	defer c.close()
+	for {
+		if t := c.srv.cfg.IdleTimeout; t > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(t))
+		}
+		msg, err := readMessage(c.r, c.srv.cfg.MaxMessageSize)
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		if !c.handle(ctx, msg) {
+			return
+		}
+	}
+}
+
+// readFailed ends the connection after a read error, telling the client
+// why when the error is the client's fault.
+func (c *clientConn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, ErrMessageTooLarge), errors.Is(err, ErrMalformed):
+		c.log.Warn("bad request, closing", "err", err)
+		c.write(encodeNoticeOfDisconnection(ProtocolError, "malformed or oversized request"))
+	case errors.As(err, &ne) && ne.Timeout():
+		c.log.Debug("idle timeout, closing")
+	default:
+		c.log.Debug("read from client", "err", err)
+	}
+}
+
+// handle dispatches one message; false ends the connection.
+func (c *clientConn) handle(ctx context.Context, msg []byte) bool {
+	env, err := peekEnvelope(msg)
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	switch env.Tag {
+	case tagBindRequest:
+		return c.bind(ctx, env, msg)
+	case tagUnbindRequest:
+		return false
+	case tagExtendedRequest:
+		if extendedOID(msg) == oidStartTLS {
+			c.write(encodeResponse(env.ID, tagExtendedResponse, result{Code: ProtocolError, Message: "StartTLS is not enabled on this listener"}))
+			return true
+		}
+	case tagAbandonRequest:
+		if up := c.upstream(); up != nil {
+			_ = up.send(msg)
+		}
+		return true
+	}
+	return c.relay(ctx, env, msg)
+}
+
+// relay sends a message to the upstream unchanged. If the upstream cannot
+// be reached the client gets unavailable for the operation.
+func (c *clientConn) relay(ctx context.Context, env envelope, msg []byte) bool {
+	up, err := c.ensureUpstream(ctx)
+	if err == nil {
+		err = up.send(msg)
+	}
+	if err == nil {
+		return true
+	}
+	c.log.Warn("relay to upstream", "msgid", env.ID, "err", err)
+	tag, ok := responseTag(env.Tag)
+	if !ok {
+		c.write(encodeNoticeOfDisconnection(ProtocolError, "unknown operation"))
+		return false
+	}
+	c.write(encodeResponse(env.ID, tag, result{Code: Unavailable, Message: "directory unavailable"}))
+	return true
+}
+
+// upstream returns the current upstream connection, or nil.
+func (c *clientConn) upstream() *upstreamConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.up
+}
+
+// ensureUpstream returns the upstream connection, dialling it if needed.
+func (c *clientConn) ensureUpstream(ctx context.Context) (*upstreamConn, error) {
+	if up := c.upstream(); up != nil {
+		return up, nil
+	}
+	var up *upstreamConn
+	up, err := dialUpstream(ctx, c.srv.target, c.srv.cfg.MaxUpstreamMessageSize, c.write2, func(err error) { c.upstreamGone(up, err) })
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.up = up
+	c.mu.Unlock()
+	return up, nil
+}
+
+// upstreamGone ends the client connection when its upstream connection
+// ends on its own: the identity the client bound as is gone with it.
+func (c *clientConn) upstreamGone(up *upstreamConn, err error) {
+	c.mu.Lock()
+	current := c.up == up
+	if current {
+		c.up = nil
+	}
+	closing := c.closing
+	c.mu.Unlock()
+	if !current || closing {
+		return
+	}
+	c.log.Warn("upstream connection lost, closing client connection", "err", err)
+	c.write(encodeNoticeOfDisconnection(Unavailable, "upstream connection lost"))
+	c.nc.Close()
+}
+
+// dropUpstream closes the upstream connection without ending the client's.
+func (c *clientConn) dropUpstream() {
+	c.mu.Lock()
+	up := c.up
+	c.up = nil
+	c.mu.Unlock()
+	if up != nil {
+		up.Close()
+	}
+}
+
+// write sends one message to the client; errors end the connection through
+// the read loop.
+func (c *clientConn) write(msg []byte) {
+	_ = c.write2(msg)
+}
+
+func (c *clientConn) write2(msg []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if t := c.srv.cfg.WriteTimeout; t > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(t))
+	}
+	_, err := c.nc.Write(msg)
+	if err != nil {
+		return fmt.Errorf("write to client: %w", err)
+	}
+	return nil
+}
+
+func (c *clientConn) close() {
+	c.mu.Lock()
+	c.closing = true
+	up := c.up
+	c.up = nil
+	c.mu.Unlock()
+	if up != nil {
+		up.Close()
+	}
+	c.nc.Close()
+}
+
+const oidStartTLS = "1.3.6.1.4.1.1466.20037"
+
+// extendedOID returns the requestName of an ExtendedRequest, "" if none.
+func extendedOID(msg []byte) string {
+	body, _, err := tlv(msg, 0x30)
+	if err != nil {
+		return ""
+	}
+	_, rest, err := tlv(body, 0x02)
+	if err != nil {
+		return ""
+	}
+	op, _, err := tlv(rest, 0x77)
+	if err != nil {
+		return ""
+	}
+	name, _, err := tlv(op, 0x80)
+	if err != nil {
+		return ""
+	}
+	return string(name)
+}
+
+// decodeBind reads a BindRequest into req (everything but the pipeline's
+// own fields).
+func decodeBind(msg []byte, req *BindRequest) error {
+	p, err := ber.DecodePacketErr(msg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if len(p.Children) < 2 || len(p.Children[1].Children) < 3 {
+		return fmt.Errorf("%w: short bind request", ErrMalformed)
+	}
+	op := p.Children[1]
+	v, ok := op.Children[0].Value.(int64)
+	name, ok2 := op.Children[1].Value.(string)
+	if !ok || !ok2 || op.Children[0].Tag != ber.TagInteger || op.Children[1].Tag != ber.TagOctetString {
+		return fmt.Errorf("%w: bad bind request fields", ErrMalformed)
+	}
+	req.Version, req.DN = v, name
+	auth := op.Children[2]
+	switch {
+	case auth.ClassType == ber.ClassContext && auth.Tag == 0 && auth.TagType == ber.TypePrimitive:
+		req.Password = NewSecret(append([]byte(nil), auth.Data.Bytes()...))
+		clear(auth.Data.Bytes())
+	case auth.ClassType == ber.ClassContext && auth.Tag == 3 && len(auth.Children) > 0:
+		req.SASL = string(auth.Children[0].ByteValue)
+		if req.SASL == "" {
+			req.SASL = "(empty)"
+		}
+	default:
+		return fmt.Errorf("%w: unknown authentication choice", ErrMalformed)
+	}
+	if len(p.Children) > 2 && p.Children[2].ClassType == ber.ClassContext && p.Children[2].Tag == 0 {
+		req.Controls = p.Children[2]
+	}
+	return nil
+}

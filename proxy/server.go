@@ -1,0 +1,211 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is the ldapotp proxy: it accepts LDAP clients on one or more
+// listeners and serves each connection until it ends or Shutdown.
+type Server struct {
+	cfg    Config
+	target Target
+	dir    Directory
+	chain  BindHandler
+	log    *slog.Logger
+	now    func() time.Time
+
+	connID atomic.Uint64
+	mu     sync.Mutex
+	lns    map[net.Listener]struct{}
+	conns  map[*clientConn]struct{}
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed bool
+}
+
+// Option changes how New builds a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithClock sets the clock used for TOTP (default: time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithDirectory replaces the service-account directory client.
+func WithDirectory(d Directory) Option { return func(s *Server) { s.dir = d } }
+
+// New validates cfg and builds a Server. It does not contact the upstream.
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := cfg.target()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, target: t, log: slog.Default(), now: time.Now,
+		lns: map[net.Listener]struct{}{}, conns: map[*clientConn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, o := range opts {
+		o(s)
+	}
+	if s.dir == nil {
+		s.dir = NewServiceDirectory(t, cfg.ServiceDN, cfg.ServicePassword, cfg.ServicePoolSize, cfg.UpstreamTimeout)
+	}
+	s.chain = s.bindChain()
+	return s, nil
+}
+
+// ListenAndServe listens on every configured address and serves until
+// Shutdown. It returns the first listen error, or nil after Shutdown.
+func (s *Server) ListenAndServe() error {
+	var lns []net.Listener
+	for _, a := range s.cfg.Listen {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("listen on %s: %w", a, err)
+		}
+		lns = append(lns, l)
+	}
+	errs := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() { errs <- s.Serve(l) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Serve accepts connections on l until Shutdown (then it returns nil) or a
+// permanent accept error.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.track(l) {
+		l.Close()
+		return nil
+	}
+	s.log.Info("listening", "addr", l.Addr().String(), "upstream", s.target.String())
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				s.log.Warn("accept", "err", err)
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("accept on %s: %w", l.Addr(), err)
+		}
+		s.start(nc, l.Addr().String())
+	}
+}
+
+// isTemporary reports accept errors worth retrying (EMFILE and the like).
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.lns[l] = struct{}{}
+	return true
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// start serves one accepted connection in its own goroutine.
+func (s *Server) start(nc net.Conn, listener string) {
+	id := s.connID.Add(1)
+	c := &clientConn{srv: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), listener: listener,
+		log: s.log.With("conn", id, "client", nc.RemoteAddr().String())}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer s.forget(c)
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("panic serving connection", "panic", r)
+			}
+		}()
+		c.serve(s.ctx)
+	}()
+}
+
+func (s *Server) forget(c *clientConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, tells every client the server is going away
+// (notice of disconnection), closes the connections and waits for their
+// goroutines until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.lns {
+		l.Close()
+	}
+	conns := make([]*clientConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.write(encodeNoticeOfDisconnection(Unavailable, "server shutting down"))
+		c.nc.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	defer s.closeDirectory()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown: %w", ctx.Err())
+	}
+}
+
+func (s *Server) closeDirectory() {
+	if d, ok := s.dir.(interface{ Close() }); ok {
+		d.Close()
+	}
+}

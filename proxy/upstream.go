@@ -1,0 +1,158 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+)
+
+// upstreamConn is a client's own connection to the upstream directory. The
+// relay writes the client's messages to it unchanged; a reader goroutine
+// hands every message that comes back to the client, except answers to the
+// requests the proxy sent itself (binds), which go to the waiting caller.
+type upstreamConn struct {
+	nc  net.Conn
+	wmu sync.Mutex // serialises writes
+
+	mu      sync.Mutex
+	waiters map[int64]chan []byte
+	bound   bool  // the upstream may hold a non-anonymous identity
+	err     error // why the reader stopped
+	done    chan struct{}
+}
+
+// dialUpstream connects and starts the reader, which delivers every message
+// nobody waits for to deliver, and calls gone once when the connection ends.
+func dialUpstream(ctx context.Context, t Target, maxMsg int, deliver func([]byte) error, gone func(error)) (*upstreamConn, error) {
+	nc, err := t.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := &upstreamConn{nc: nc, waiters: map[int64]chan []byte{}, done: make(chan struct{})}
+	go u.read(maxMsg, deliver, gone)
+	return u, nil
+}
+
+func (u *upstreamConn) read(maxMsg int, deliver func([]byte) error, gone func(error)) {
+	r := bufio.NewReaderSize(u.nc, 32<<10)
+	var err error
+	for err == nil {
+		var msg []byte
+		if msg, err = readMessage(r, maxMsg); err != nil {
+			break
+		}
+		err = u.dispatch(msg, deliver)
+	}
+	u.mu.Lock()
+	u.err = err
+	u.mu.Unlock()
+	close(u.done)
+	u.nc.Close()
+	gone(err)
+}
+
+func (u *upstreamConn) dispatch(msg []byte, deliver func([]byte) error) error {
+	env, err := peekEnvelope(msg)
+	if err != nil {
+		return fmt.Errorf("upstream sent: %w", err)
+	}
+	u.mu.Lock()
+	w, ok := u.waiters[env.ID]
+	if ok && env.Tag == tagBindResponse {
+		delete(u.waiters, env.ID)
+	}
+	u.mu.Unlock()
+	if ok && env.Tag == tagBindResponse {
+		w <- msg
+		return nil
+	}
+	return deliver(msg)
+}
+
+// send writes one raw message.
+func (u *upstreamConn) send(msg []byte) error {
+	u.wmu.Lock()
+	defer u.wmu.Unlock()
+	_, err := u.nc.Write(msg)
+	return err
+}
+
+// Close closes the connection; the reader then stops.
+func (u *upstreamConn) Close() error { return u.nc.Close() }
+
+// errUpstreamGone: the connection ended while a bind waited for its answer.
+var errUpstreamGone = errors.New("upstream connection closed")
+
+// Bind implements Upstream: a simple bind with the client's message ID.
+func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
+	msg := encodeSimpleBind(id, dn, password, controls)
+	defer clear(msg)
+	ch := make(chan []byte, 1)
+	u.mu.Lock()
+	u.waiters[id] = ch
+	u.bound = true // until the answer says otherwise
+	u.mu.Unlock()
+	defer func() {
+		u.mu.Lock()
+		delete(u.waiters, id)
+		u.mu.Unlock()
+	}()
+	if err := u.send(msg); err != nil {
+		return BindResponse{}, fmt.Errorf("send bind: %w", err)
+	}
+	select {
+	case raw := <-ch:
+		return u.bindAnswer(raw, dn)
+	case <-u.done:
+		return BindResponse{}, errUpstreamGone
+	case <-ctx.Done():
+		return BindResponse{}, fmt.Errorf("wait for bind answer: %w", ctx.Err())
+	}
+}
+
+func (u *upstreamConn) bindAnswer(raw []byte, dn string) (BindResponse, error) {
+	p, err := ber.DecodePacketErr(raw)
+	if err != nil {
+		return BindResponse{}, fmt.Errorf("%w: bind response: %w", ErrMalformed, err)
+	}
+	r, err := parseResult(p)
+	if err != nil {
+		return BindResponse{}, err
+	}
+	u.mu.Lock()
+	u.bound = r.Code == Success && dn != ""
+	u.mu.Unlock()
+	return r, nil
+}
+
+// mayBeBound reports whether the upstream connection may hold a
+// non-anonymous identity.
+func (u *upstreamConn) mayBeBound() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.bound
+}
+
+// encodeSimpleBind builds a BindRequest message (version 3, simple).
+func encodeSimpleBind(id int64, dn string, password Secret, controls *ber.Packet) []byte {
+	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
+	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tagBindRequest, nil, "BindRequest")
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(3), "version"))
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "name"))
+	pw := ber.Encode(ber.ClassContext, ber.TypePrimitive, 0, nil, "simple")
+	pw.Data.Write(password.Bytes())
+	op.AppendChild(pw)
+	msg.AppendChild(op)
+	if controls != nil {
+		msg.AppendChild(controls)
+	}
+	b := msg.Bytes()
+	clear(pw.Data.Bytes())
+	return b
+}

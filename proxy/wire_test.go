@@ -1,0 +1,94 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadMessage(t *testing.T) {
+	bind := encodeSimpleBind(7, "cn=a,dc=x", NewSecret([]byte("pw")), nil)
+	tests := []struct {
+		name string
+		in   []byte
+		max  int
+		want error
+	}{
+		{"whole-message", bind, 1 << 10, nil},
+		{"over-limit-before-allocating", []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff}, 1 << 20, ErrMessageTooLarge},
+		{"indefinite-length", []byte{0x30, 0x80, 0x02, 0x01, 0x01, 0x00, 0x00}, 1 << 10, ErrMalformed},
+		{"five-length-octets", []byte{0x30, 0x85, 0, 0, 0, 0, 1}, 1 << 10, ErrMalformed},
+		{"not-a-sequence", []byte{0x04, 0x01, 0x00}, 1 << 10, ErrMalformed},
+		{"truncated-body", bind[:len(bind)-1], 1 << 10, io.ErrUnexpectedEOF},
+		{"truncated-length", []byte{0x30, 0x82, 0x01}, 1 << 10, io.ErrUnexpectedEOF},
+		{"empty", nil, 1 << 10, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readMessage(bufio.NewReader(bytes.NewReader(tt.in)), tt.max)
+			if tt.want != nil {
+				assert.True(t, errors.Is(err, tt.want), "err = %v, want %v", err, tt.want)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.in, got)
+		})
+	}
+}
+
+func TestPeekEnvelope(t *testing.T) {
+	env, err := peekEnvelope(encodeSimpleBind(300, "", Secret{}, nil))
+	require.NoError(t, err)
+	assert.Equal(t, envelope{ID: 300, Tag: tagBindRequest}, env)
+
+	for name, in := range map[string][]byte{
+		"no-id":            {0x30, 0x02, 0x60, 0x00},
+		"negative-id":      {0x30, 0x05, 0x02, 0x01, 0xff, 0x42, 0x00},
+		"id-too-long":      {0x30, 0x09, 0x02, 0x05, 1, 2, 3, 4, 5, 0x42, 0x00},
+		"no-op":            {0x30, 0x03, 0x02, 0x01, 0x01},
+		"universal-op":     {0x30, 0x05, 0x02, 0x01, 0x01, 0x04, 0x00},
+		"length-past-end":  {0x30, 0x05, 0x02, 0x09, 0x01},
+		"empty":            {},
+		"high-tag-form-op": {0x30, 0x06, 0x02, 0x01, 0x01, 0x7f, 0x01, 0x00},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := peekEnvelope(in)
+			assert.ErrorIs(t, err, ErrMalformed)
+		})
+	}
+}
+
+func TestExtendedOID(t *testing.T) {
+	msg := []byte{0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16}
+	msg = append(msg, oidStartTLS...)
+	assert.Equal(t, oidStartTLS, extendedOID(msg))
+	assert.Equal(t, "", extendedOID(msg[:10]))
+}
+
+// FuzzReadMessage feeds arbitrary bytes to the framing and envelope code:
+// it must never panic, and whatever it accepts must be a well-framed
+// message no longer than the limit.
+func FuzzReadMessage(f *testing.F) {
+	f.Add(encodeSimpleBind(1, "cn=x", NewSecret([]byte("secret123456")), nil))
+	f.Add([]byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xff})
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		msg, err := readMessage(bufio.NewReader(bytes.NewReader(in)), 4096)
+		if err != nil {
+			return
+		}
+		if len(msg) > 4096+6 {
+			t.Fatalf("accepted %d bytes over the limit", len(msg))
+		}
+		if env, err := peekEnvelope(msg); err == nil && env.Tag == tagBindRequest {
+			var req BindRequest
+			_ = decodeBind(msg, &req)
+		}
+		_ = extendedOID(msg)
+	})
+}
