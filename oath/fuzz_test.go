@@ -69,7 +69,7 @@ func shrink(v, limit int64) int64 {
 }
 
 // referenceHOTP: candidates last+1 … last+1+L that exist in int64, the
-// highest matching one wins.
+// highest matching one wins, and only if it is not negative.
 func referenceHOTP(p oath.HOTPParams, key []byte, last int64, code []byte) (int64, bool) {
 	if p.Digits < 1 || p.Digits > 8 || p.LookAhead < 0 || p.LookAhead > oath.MaxLookAhead ||
 		p.Algorithm.OID() == "" || len(code) != p.Digits {
@@ -78,7 +78,7 @@ func referenceHOTP(p oath.HOTPParams, key []byte, last int64, code []byte) (int6
 	for i := p.LookAhead + 1; i >= 1; i-- { // highest first: the first hit wins
 		c := new(big.Int).Add(big.NewInt(last), big.NewInt(i))
 		if c.IsInt64() && oath.Code(p.Algorithm, key, c.Int64(), p.Digits) == string(code) {
-			return c.Int64(), true
+			return c.Int64(), c.Sign() >= 0 // slapo-otp: a negative match is no match
 		}
 	}
 	return 0, false
@@ -86,7 +86,7 @@ func referenceHOTP(p oath.HOTPParams, key []byte, last int64, code []byte) (int6
 
 // referenceTOTPBig: t = floor(unix / P) + drift; offsets 0, then -j, +j for
 // j = 1..W; steps <= last skipped; the last visited match wins. Steps or
-// drifts outside int64 do not exist.
+// drifts outside int64 do not exist; a negative winning step is no match.
 func referenceTOTPBig(p oath.TOTPParams, key []byte, last, drift, unix int64, code []byte) (int64, int64, bool) {
 	if p.Digits < 1 || p.Digits > 8 || p.Period < 1 || p.Window < 0 || p.Window > oath.MaxWindow ||
 		p.Algorithm.OID() == "" || len(code) != p.Digits {
@@ -113,6 +113,9 @@ func referenceTOTPBig(p oath.TOTPParams, key []byte, last, drift, unix int64, co
 		if oath.Code(p.Algorithm, key, s.Int64(), p.Digits) == string(code) {
 			step, newDrift, ok = s.Int64(), d.Int64(), true
 		}
+	}
+	if !ok || step < 0 { // slapo-otp: a negative step is no match
+		return 0, 0, false
 	}
 	return step, newDrift, ok
 }

@@ -39,7 +39,9 @@ func (p HOTPParams) Validate() error {
 // On a match VerifyHOTP returns the matched counter, the value to store in
 // oathHOTPCounter (the counter used, not the next one), and ok = true.
 // Invalid params, a code of the wrong length or no match return 0, false.
-// Candidates beyond math.MaxInt64 do not exist.
+// Candidates beyond math.MaxInt64 do not exist. As in slapo-otp (whose
+// "no match" is -1), a winning counter below 0 is no match: a token with an
+// admin-set negative counter accepts counter 0 next at the earliest.
 func VerifyHOTP(p HOTPParams, key []byte, last int64, code []byte) (counter int64, ok bool) {
 	if p.Validate() != nil || len(code) != p.Digits {
 		return 0, false
@@ -54,5 +56,8 @@ func VerifyHOTP(p HOTPParams, key []byte, last int64, code []byte) (counter int6
 		}
 		m.record(g.matches(c, p.Digits, code), c) // ascending: last match is highest
 	}
-	return m.value, m.found != 0
+	if m.found == 0 || m.value < 0 {
+		return 0, false // slapo-otp takes a negative counter as "no match"
+	}
+	return m.value, true
 }

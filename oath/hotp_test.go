@@ -36,7 +36,8 @@ func TestVerifyHOTP(t *testing.T) {
 		{"replay-of-last", la(3), 10, code(10, 6), 0, false},
 		{"below-last", la(3), 10, code(9, 6), 0, false},
 		{"far-below-last", la(3), 10, code(0, 6), 0, false},
-		{"negative-last-taken-as-is", la(1), -5, code(-3, 6), -3, true},
+		{"negative-last-taken-as-is", la(5), -5, code(0, 6), 0, true},
+		{"negative-match-is-no-match", la(5), -5, code(-3, 6), 0, false},
 		{"last-at-max-int64", la(3), math.MaxInt64, code(math.MinInt64, 6), 0, false},
 		{"counter-max-int64", la(3), math.MaxInt64 - 1, code(math.MaxInt64, 6), math.MaxInt64, true},
 		{"no-wrap-past-max-int64", la(3), math.MaxInt64 - 1, code(math.MinInt64, 6), 0, false},
@@ -97,6 +98,9 @@ func TestVerifyHOTP_Reference(t *testing.T) {
 					if string(code(c, 1)) == string(d) {
 						want, wantOK = c, true
 					}
+				}
+				if want < 0 { // slapo-otp: a negative match is no match
+					want, wantOK = 0, false
 				}
 				p := oath.HOTPParams{Digits: 1, Algorithm: oath.SHA1, LookAhead: l}
 				got, ok := oath.VerifyHOTP(p, seed20, last, []byte{d})

@@ -51,7 +51,7 @@ func (p TOTPParams) Validate() error {
 // oathTOTPLastTimeStep), newDrift = drift+i (for oathTOTPTimeStepDrift) and
 // ok = true. Invalid params, a code of the wrong length or no match return
 // 0, 0, false. Candidates whose step or drift would overflow int64 are
-// skipped.
+// skipped; a winning step below 0 is no match (as in slapo-otp).
 func VerifyTOTP(p TOTPParams, key []byte, last int64, drift int64, now time.Time, code []byte) (step int64, newDrift int64, ok bool) {
 	if p.Validate() != nil || len(code) != p.Digits {
 		return 0, 0, false
@@ -72,8 +72,8 @@ func VerifyTOTP(p TOTPParams, key []byte, last int64, drift int64, now time.Time
 		}
 		m.record(g.matches(s, p.Digits, code), i)
 	}
-	if m.found == 0 {
-		return 0, 0, false
+	if m.found == 0 || t+m.value < 0 {
+		return 0, 0, false // slapo-otp takes a negative step as "no match"
 	}
 	return t + m.value, drift + m.value, true
 }

@@ -88,6 +88,13 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 		return unavailable
 	}
 	req.Token = m.token.DN
+	if len(m.static) == 0 {
+		// slapo-otp hands the empty rest to the backend, which refuses it
+		// (49); our upstream's front end would say 53 instead, so answer
+		// here. The code is spent all the same.
+		req.Event = "AUTH_FAILED"
+		return invalidCredentials
+	}
 	req.Password = NewSecret(m.static)
 	resp := next.Bind(ctx, req)
 	req.Event = "AUTH_FAILED"

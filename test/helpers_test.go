@@ -1,0 +1,131 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ldapotp/ldapotp/proxy"
+	"github.com/ldapotp/ldapotp/test/slapdtest"
+)
+
+// noResponse is the pseudo result code of a bind that got no answer within
+// the client timeout (slapo-otp's hang with both token kinds).
+const noResponse = 1000
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the log).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningProxy is an in-process ldapotp in front of one slapd.
+type runningProxy struct {
+	URL string
+	Log *syncBuffer
+	srv *proxy.Server
+}
+
+// startProxy runs a proxy on a free loopback port in front of s, with the
+// service account of s, at debug level; its log is printed if the test
+// fails.
+func startProxy(t testing.TB, s *slapdtest.Server, change ...func(*proxy.Config)) *runningProxy {
+	t.Helper()
+	cfg := proxy.Config{
+		Listen:          []string{"127.0.0.1:0"},
+		Upstream:        s.URL,
+		ServiceDN:       s.ServiceDN,
+		ServicePassword: proxy.NewSecret([]byte(s.ServicePassword)),
+	}
+	for _, c := range change {
+		c(&cfg)
+	}
+	log := &syncBuffer{}
+	h := slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})
+	srv, err := proxy.New(cfg, proxy.WithLogger(slog.New(h)))
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	p := &runningProxy{URL: "ldap://" + l.Addr().String(), Log: log, srv: srv}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("proxy shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("proxy serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", log.String())
+		}
+	})
+	return p
+}
+
+// dial connects a client to url with a per-request timeout.
+func dial(t testing.TB, url string, timeout time.Duration) *ldap.Conn {
+	t.Helper()
+	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}))
+	require.NoError(t, err, "dial %s", url)
+	c.SetTimeout(timeout)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// resultCode turns a go-ldap error into the LDAP result code (0 for nil,
+// noResponse for a client timeout).
+func resultCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		if le.ResultCode == ldap.ErrorNetwork {
+			return noResponse
+		}
+		return int(le.ResultCode)
+	}
+	return -1
+}
+
+// bindCode binds on a fresh connection and returns the result code.
+func bindCode(t testing.TB, url, dn, password string, timeout time.Duration) int {
+	t.Helper()
+	c := dial(t, url, timeout)
+	defer c.Close()
+	_, err := c.SimpleBind(&ldap.SimpleBindRequest{Username: dn, Password: password, AllowEmptyPassword: true})
+	return resultCode(err)
+}
+
+// readAttr reads one attribute's first value ("" if absent) as the rootdn.
+func readAttr(t testing.TB, admin *ldap.Conn, dn, attr string) string {
+	t.Helper()
+	res, err := admin.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{attr}, nil))
+	require.NoError(t, err, "read %s of %s", attr, dn)
+	require.Len(t, res.Entries, 1)
+	return res.Entries[0].GetAttributeValue(attr)
+}
