@@ -284,4 +284,3 @@ func waitForStepHeadroom(sc scenario) {
 		}
 	}
 }
-
