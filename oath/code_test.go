@@ -145,3 +145,13 @@ func TestCode_CrossCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyCode(t *testing.T) {
+	key := []byte("12345678901234567890")
+	assert.True(t, oath.VerifyCode(oath.SHA1, key, 0, []byte("755224")))
+	assert.True(t, oath.VerifyCode(oath.SHA1, key, 1, []byte("287082")))
+	assert.False(t, oath.VerifyCode(oath.SHA1, key, 1, []byte("755224")))
+	assert.False(t, oath.VerifyCode(oath.SHA1, key, 0, []byte("")))
+	assert.False(t, oath.VerifyCode(oath.SHA1, key, 0, []byte("123456789")))
+	assert.False(t, oath.VerifyCode(oath.Algorithm(0), key, 0, []byte("755224")))
+}

@@ -75,3 +75,11 @@ var unavailable = BindResponse{Code: Unavailable, Message: "directory unavailabl
 func (r *BindRequest) fail(err error, format string, args ...any) {
 	r.Err = fmt.Errorf(format+": %w", append(args, err)...)
 }
+
+// trace logs one line of the bind's decision trace at debug level. It
+// must never be given a password, code or secret.
+func (r *BindRequest) trace(msg string, args ...any) {
+	if r.Log.Enabled(context.Background(), slog.LevelDebug) {
+		r.Log.Debug(msg, append([]any{"msgid", r.ID, "dn", r.DN}, args...)...)
+	}
+}

@@ -17,6 +17,7 @@ func lookupUser(dir Directory) BindStep {
 			e, err := dir.Read(ctx, req.DN, schema.UserAttributes)
 			switch {
 			case errors.Is(err, ErrNoSuchEntry), errors.Is(err, ErrInvalidDN):
+				req.trace("no entry visible to the service account: not intercepted", "err", err)
 				return next.Bind(ctx, req)
 			case err != nil:
 				req.Event = "AUTH_FAILED"
@@ -25,6 +26,7 @@ func lookupUser(dir Directory) BindStep {
 			}
 			u := schema.DecodeUser(e)
 			req.User = &u
+			req.trace("user entry read", "otp_user", u.IsOTPUser, "totp_token", u.TOTPToken, "hotp_token", u.HOTPToken)
 			return next.Bind(ctx, req)
 		})
 	}

@@ -68,7 +68,10 @@ func verifyOTP(dir Directory, drift DriftMode) BindStep {
 // success into 49. The edge then makes sure the upstream connection is not
 // left bound as the user.
 func noMatch(ctx context.Context, req *BindRequest, next BindHandler) BindResponse {
-	req.Event = "AUTH_FAILED"
+	if req.Event == "" {
+		req.Event = "AUTH_FAILED"
+	}
+	req.trace("no valid code: whole credential goes upstream, a success becomes 49")
 	resp := next.Bind(ctx, req)
 	if resp.Code == Success {
 		return invalidCredentials
@@ -78,6 +81,7 @@ func noMatch(ctx context.Context, req *BindRequest, next BindHandler) BindRespon
 
 // commit spends the code, then hands the static part of the credential on.
 func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch, next BindHandler) BindResponse {
+	req.trace("code matched, spending it", "token", m.token.DN, "attrs", swapSummary(m.swaps))
 	if err := v.dir.Swap(ctx, m.token.DN, m.swaps); err != nil {
 		req.fail(err, "spend otp of token %q", m.token.DN)
 		if errors.Is(err, ErrConflict) {
@@ -127,11 +131,13 @@ func (v *otpVerifier) find(ctx context.Context, req *BindRequest) (*otpMatch, er
 		case errors.Is(err, ErrUnavailable):
 			return nil, err
 		case errors.Is(err, errConfig):
-			req.Log.Error("otp token unusable", "dn", t.dn, "err", err)
+			req.Log.Error("otp token unusable: fix its params entry", "dn", t.dn, "err", err)
 		case err != nil:
-			req.Log.Debug("otp token not tried", "dn", t.dn, "err", err)
+			req.Log.Warn("otp token unusable", "dn", t.dn, "err", err)
 		case m != nil:
 			return m, nil
+		default:
+			req.trace("no match", "token", t.dn)
 		}
 	}
 	return nil, nil
@@ -171,6 +177,7 @@ func (v *otpVerifier) tryHOTP(req *BindRequest, tok schema.Token, pe schema.Entr
 	}
 	counter, ok := oath.VerifyHOTP(p, tok.Secret, tok.Counter, code)
 	if !ok {
+		markReplay(req, tok.Counter >= 0 && oath.VerifyCode(p.Algorithm, tok.Secret, tok.Counter, code))
 		return nil, nil
 	}
 	swaps := []Swap{{Attr: schema.AttrHOTPCounter, Old: tok.CounterRaw, New: schema.FormatInt(counter)}}
@@ -194,6 +201,7 @@ func (v *otpVerifier) tryTOTP(req *BindRequest, tok schema.Token, pe schema.Entr
 	}
 	step, newDrift, ok := oath.VerifyTOTP(p, tok.Secret, tok.LastStep, drift, req.Received, code)
 	if !ok {
+		markReplay(req, tok.LastStep >= 0 && oath.VerifyCode(p.Algorithm, tok.Secret, tok.LastStep, code))
 		return nil, nil
 	}
 	swaps := []Swap{
@@ -210,4 +218,26 @@ func configError(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", errConfig, err)
+}
+
+// markReplay records that a refused code is the one last spent on the
+// token, so the operator sees AUTH_OTP_ALREADY_USED rather than a plain
+// failure. The client's answer does not change.
+func markReplay(req *BindRequest, replayed bool) {
+	if replayed {
+		req.Event = "AUTH_OTP_ALREADY_USED"
+	}
+}
+
+// swapSummary names the attributes and new values of a commit (counters
+// and steps are not secret).
+func swapSummary(swaps []Swap) string {
+	s := ""
+	for i, w := range swaps {
+		if i > 0 {
+			s += " "
+		}
+		s += w.Attr + "=" + w.New
+	}
+	return s
 }
