@@ -153,4 +153,3 @@ func TestCompat_ConcurrentReplay(t *testing.T) {
 		assert.Equal(t, 1, raceBinds(t, []string{proxyURL}, 16, d.userDN("a"), pwA+e.hotp("h", int64(round))))
 	}
 }
-
