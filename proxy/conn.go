@@ -124,14 +124,18 @@ func (c *clientConn) ensureUpstream(ctx context.Context) (*upstreamConn, error) 
 	if up := c.upstream(); up != nil {
 		return up, nil
 	}
-	var up *upstreamConn
-	up, err := dialUpstream(ctx, c.srv.target, c.srv.cfg.MaxUpstreamMessageSize, c.write2, func(err error) { c.upstreamGone(up, err) })
+	up, err := dialUpstream(ctx, c.srv.target)
 	if err != nil {
 		return nil, err
 	}
+	c.srv.upstreams.Add(1)
 	c.mu.Lock()
 	c.up = up
 	c.mu.Unlock()
+	up.start(c.srv.cfg.MaxUpstreamMessageSize, c.write2, func(err error) {
+		c.srv.upstreams.Add(-1)
+		c.upstreamGone(up, err)
+	})
 	return up, nil
 }
 

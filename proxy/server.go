@@ -22,7 +22,9 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	connID atomic.Uint64
+	connID    atomic.Uint64
+	clients   atomic.Int64 // open client connections
+	upstreams atomic.Int64 // open per-client upstream connections
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{}
 	conns  map[*clientConn]struct{}
@@ -154,6 +156,7 @@ func (s *Server) start(nc net.Conn, listener string) {
 		return
 	}
 	s.conns[c] = struct{}{}
+	s.clients.Add(1)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -172,6 +175,18 @@ func (s *Server) forget(c *clientConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.clients.Add(-1)
+}
+
+// Stats are the server's gauges.
+type Stats struct {
+	ClientConns   int64 // open client connections
+	UpstreamConns int64 // open upstream connections of clients (service pool not included)
+}
+
+// Stats returns the current gauges.
+func (s *Server) Stats() Stats {
+	return Stats{ClientConns: s.clients.Load(), UpstreamConns: s.upstreams.Load()}
 }
 
 // Shutdown stops accepting, tells every client the server is going away

@@ -26,16 +26,19 @@ type upstreamConn struct {
 	done    chan struct{}
 }
 
-// dialUpstream connects and starts the reader, which delivers every message
-// nobody waits for to deliver, and calls gone once when the connection ends.
-func dialUpstream(ctx context.Context, t Target, maxMsg int, deliver func([]byte) error, gone func(error)) (*upstreamConn, error) {
+// dialUpstream connects; start must be called next.
+func dialUpstream(ctx context.Context, t Target) (*upstreamConn, error) {
 	nc, err := t.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	u := &upstreamConn{nc: nc, waiters: map[int64]chan []byte{}, done: make(chan struct{})}
+	return &upstreamConn{nc: nc, waiters: map[int64]chan []byte{}, done: make(chan struct{})}, nil
+}
+
+// start runs the reader, which hands every message nobody waits for to
+// deliver and calls gone once when the connection ends.
+func (u *upstreamConn) start(maxMsg int, deliver func([]byte) error, gone func(error)) {
 	go u.read(maxMsg, deliver, gone)
-	return u, nil
 }
 
 func (u *upstreamConn) read(maxMsg int, deliver func([]byte) error, gone func(error)) {
