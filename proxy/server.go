@@ -25,13 +25,13 @@ type Server struct {
 	connID    atomic.Uint64
 	clients   atomic.Int64 // open client connections
 	upstreams atomic.Int64 // open per-client upstream connections
-	mu     sync.Mutex
-	lns    map[net.Listener]struct{}
-	conns  map[*clientConn]struct{}
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
-	closed bool
+	mu        sync.Mutex
+	lns       map[net.Listener]struct{}
+	conns     map[*clientConn]struct{}
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closed    bool
 }
 
 // Option changes how New builds a Server.
