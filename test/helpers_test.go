@@ -120,6 +120,18 @@ func bindCode(t testing.TB, url, dn, password string, timeout time.Duration) int
 	return resultCode(err)
 }
 
+// tryBind is bindCode for polling: a connection that cannot be made is -1
+// instead of a test failure.
+func tryBind(url, dn, password string) int {
+	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
+	if err != nil {
+		return -1
+	}
+	defer c.Close()
+	c.SetTimeout(time.Second)
+	return resultCode(c.Bind(dn, password))
+}
+
 // readAttr reads one attribute's first value ("" if absent) as the rootdn.
 func readAttr(t testing.TB, admin *ldap.Conn, dn, attr string) string {
 	t.Helper()
