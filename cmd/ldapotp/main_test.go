@@ -125,3 +125,12 @@ func TestTool_OTPAuthAndCode(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, "--digits")
 }
+
+// TestServe_ExampleConfig keeps examples/ldapotp.yaml valid: every key it
+// shows is a real one.
+func TestServe_ExampleConfig(t *testing.T) {
+	pw := writeFile(t, "pw", "s3cret")
+	code, out, errOut := runCLI("serve", "-c", "../../examples/ldapotp.yaml", "--service-password-file", pw, "--check-config")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "configuration ok")
+}
