@@ -78,7 +78,10 @@ func referenceHOTP(p oath.HOTPParams, key []byte, last int64, code []byte) (int6
 	for i := p.LookAhead + 1; i >= 1; i-- { // highest first: the first hit wins
 		c := new(big.Int).Add(big.NewInt(last), big.NewInt(i))
 		if c.IsInt64() && oath.Code(p.Algorithm, key, c.Int64(), p.Digits) == string(code) {
-			return c.Int64(), c.Sign() >= 0 // slapo-otp: a negative match is no match
+			if c.Sign() < 0 {
+				return 0, false // slapo-otp: a negative match is no match
+			}
+			return c.Int64(), true
 		}
 	}
 	return 0, false
