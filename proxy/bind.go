@@ -24,6 +24,7 @@ type BindRequest struct {
 	Controls *ber.Packet // the request's raw controls, nil if none
 	Received time.Time   // when the request was read (the OTP clock)
 	Peer     net.Addr    // the client's address
+	TLS      bool        // the client connection is encrypted
 	Listener string      // the listener's address as configured
 	Upstream Upstream    // the client's own upstream connection
 	Log      *slog.Logger

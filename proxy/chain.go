@@ -4,14 +4,16 @@ package proxy
 // place that says in which order a bind is handled; each step lives in its
 // own file and does one thing:
 //
-//  1. checkShape  – anonymous, unauthenticated (DN, no password), SASL and
+//  1. requireTLS  – no bind in the clear when require_tls is set.
+//  2. limitRate   – bind attempts per source address and per DN.
+//  3. checkShape  – anonymous, unauthenticated (DN, no password), SASL and
 //     version rules, answered exactly as slapd answers them.
-//  2. lookupUser  – read the bind DN's entry with the service account; is
+//  4. lookupUser  – read the bind DN's entry with the service account; is
 //     this an OTP user?
-//  3. verifyOTP   – for an OTP user: split the credential, check the code
+//  5. verifyOTP   – for an OTP user: split the credential, check the code
 //     against the TOTP then the HOTP token (slapo-otp's order), commit the
 //     new counter with a compare-and-swap modify, hand on the static part.
-//  4. upstreamBind (the end of the chain) – bind as the user on the
+//  6. upstreamBind (the end of the chain) – bind as the user on the
 //     client's own upstream connection; its answer passes through.
 //
 // What happens after the answer (one event line, the upstream connection
@@ -19,6 +21,8 @@ package proxy
 // edge, in conn.go.
 func (s *Server) bindChain() BindHandler {
 	steps := []BindStep{
+		requireTLS(s.cfg.RequireTLS),
+		limitRate(s.cfg.BindRatePerIP, s.cfg.BindRatePerDN, s.now),
 		checkShape(s.cfg.AllowAnonymous),
 		lookupUser(s.dir),
 		verifyOTP(s.dir, s.cfg.TOTPDrift),

@@ -11,11 +11,31 @@ import (
 // config file (see examples/ldapotp.yaml); zero values take the defaults
 // noted on each field.
 type Config struct {
-	// Listen: addresses for plain LDAP, e.g. ["127.0.0.1:1389"]. Required.
+	// Listen: addresses for plain LDAP (with StartTLS when a certificate is
+	// configured), e.g. ["127.0.0.1:1389"]. Listen or ListenLDAPS is required.
 	Listen []string `yaml:"listen"`
+	// ListenLDAPS: addresses for LDAP over TLS (ldaps://), e.g. ["0.0.0.0:636"].
+	// Needs TLSCertFile and TLSKeyFile.
+	ListenLDAPS []string `yaml:"listen_ldaps"`
+	// TLSCertFile, TLSKeyFile: PEM certificate (chain) and key of the
+	// listeners; they enable StartTLS on Listen. Reloaded on SIGHUP.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// RequireTLS: refuse binds on connections without TLS with
+	// confidentialityRequired (13). Default false.
+	RequireTLS bool `yaml:"require_tls"`
 	// Upstream: the directory, ldap://host:port, ldaps://host:port or
 	// ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi. Required.
 	Upstream string `yaml:"upstream"`
+	// UpstreamCAFile: PEM CA certificates to verify the upstream with
+	// (ldaps:// or StartTLS). Default: the system roots.
+	UpstreamCAFile string `yaml:"upstream_ca_file"`
+	// UpstreamStartTLS: upgrade ldap:// upstream connections with StartTLS.
+	UpstreamStartTLS bool `yaml:"upstream_starttls"`
+	// UpstreamCertFile, UpstreamKeyFile: optional client certificate for
+	// the upstream's TLS.
+	UpstreamCertFile string `yaml:"upstream_cert_file"`
+	UpstreamKeyFile  string `yaml:"upstream_key_file"`
 	// ServiceDN: the proxy's service account, which reads user, token and
 	// params entries and writes counters. Required.
 	ServiceDN string `yaml:"service_dn"`
@@ -32,6 +52,18 @@ type Config struct {
 	// TOTPDrift: "params" (default, slapo-otp's behaviour: drift read from
 	// the params entry) or "track" (the token's last drift is read back).
 	TOTPDrift DriftMode `yaml:"totp_drift"`
+	// MaxConnections: client connections held at once; more are told
+	// "busy" and closed. Default 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxPending: operations one client may have outstanding; more are
+	// answered busy (51). Default 256.
+	MaxPending int `yaml:"max_pending"`
+	// BindRatePerIP, BindRatePerDN: bind attempts allowed per minute from
+	// one source address / for one DN; more are answered busy (51). A
+	// negative value turns the limit off. Defaults: per address off (-1; a
+	// mail server sends every login from one address), per DN 120.
+	BindRatePerIP int `yaml:"bind_rate_per_ip"`
+	BindRatePerDN int `yaml:"bind_rate_per_dn"`
 	// MaxMessageSize: largest request a client may send, bytes. Default 16 MiB.
 	MaxMessageSize int `yaml:"max_message_size"`
 	// MaxUpstreamMessageSize: largest message accepted from the upstream.
@@ -60,6 +92,10 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.ServicePoolSize, 4)
+	def(&c.MaxConnections, 10000)
+	def(&c.MaxPending, 256)
+	def(&c.BindRatePerIP, -1)
+	def(&c.BindRatePerDN, 120)
 	def(&c.MaxMessageSize, 16<<20)
 	def(&c.MaxUpstreamMessageSize, 256<<20)
 	defDur(&c.WriteTimeout, 30*time.Second)
@@ -78,13 +114,22 @@ func (c Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
 	}
-	if len(c.Listen) == 0 {
+	if len(c.Listen)+len(c.ListenLDAPS) == 0 {
 		bad("listen", "no address; set one, e.g. 127.0.0.1:1389")
 	}
-	for _, a := range c.Listen {
+	for _, a := range append(append([]string(nil), c.Listen...), c.ListenLDAPS...) {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad("listen", "%q is not host:port", a)
 		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file", "tls_cert_file and tls_key_file go together")
+	}
+	if c.TLSCertFile == "" && len(c.ListenLDAPS) > 0 {
+		bad("listen_ldaps", "needs tls_cert_file and tls_key_file")
+	}
+	if c.TLSCertFile == "" && c.RequireTLS {
+		bad("require_tls", "needs tls_cert_file and tls_key_file (clients must be able to start TLS)")
 	}
 	if c.Upstream == "" {
 		bad("upstream", "not set; e.g. ldap://127.0.0.1:389")
@@ -99,6 +144,15 @@ func (c Config) Validate() error {
 	}
 	if c.TOTPDrift != DriftParams && c.TOTPDrift != DriftTrack {
 		bad("totp_drift", "%q: must be params or track", string(c.TOTPDrift))
+	}
+	counts := []struct {
+		key string
+		v   int
+	}{{"max_connections", c.MaxConnections}, {"max_pending", c.MaxPending}}
+	for _, n := range counts {
+		if n.v < 0 {
+			bad(n.key, "negative value %d", n.v)
+		}
 	}
 	if c.MaxMessageSize < 1024 {
 		bad("max_message_size", "%d is below 1024 bytes", c.MaxMessageSize)
@@ -121,5 +175,11 @@ func (c Config) target() (Target, error) {
 		return t, err
 	}
 	t.DialTimeout = c.UpstreamTimeout
+	t.StartTLS = c.UpstreamStartTLS
+	if t.URL.Scheme == "ldaps" || t.StartTLS {
+		if t.TLS, err = upstreamTLSConfig(c.UpstreamCAFile, c.UpstreamCertFile, c.UpstreamKeyFile); err != nil {
+			return t, err
+		}
+	}
 	return t, nil
 }

@@ -24,11 +24,14 @@ type clientConn struct {
 	listener string
 	log      *slog.Logger
 
-	wmu sync.Mutex // serialises writes to the client
+	tls      bool // TLS is on (LDAPS, or after StartTLS); read loop only
+
+	wmu sync.Mutex // serialises writes to the client and guards swapping nc
 
 	mu      sync.Mutex
 	up      *upstreamConn
 	closing bool
+	pending map[int64]struct{} // relayed requests still waiting for their final response
 }
 
 // serve runs the read loop until the client leaves, errs or the server
@@ -80,21 +83,35 @@ func (c *clientConn) handle(ctx context.Context, msg []byte) bool {
 		return false
 	case tagExtendedRequest:
 		if extendedOID(msg) == oidStartTLS {
-			c.write(encodeResponse(env.ID, tagExtendedResponse, result{Code: ProtocolError, Message: "StartTLS is not enabled on this listener"}))
-			return true
+			return c.startTLS(env)
 		}
 	case tagAbandonRequest:
-		if up := c.upstream(); up != nil {
-			_ = up.send(msg)
-		}
+		c.abandon(msg)
 		return true
 	}
 	return c.relay(ctx, env, msg)
 }
 
+// abandon relays an Abandon and stops waiting for the abandoned operation.
+func (c *clientConn) abandon(msg []byte) {
+	if id, ok := abandonedID(msg); ok {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}
+	if up := c.upstream(); up != nil {
+		_ = up.send(msg)
+	}
+}
+
 // relay sends a message to the upstream unchanged. If the upstream cannot
 // be reached the client gets unavailable for the operation.
 func (c *clientConn) relay(ctx context.Context, env envelope, msg []byte) bool {
+	tag, answered := responseTag(env.Tag)
+	if answered && !c.addPending(env.ID) {
+		c.write(encodeResponse(env.ID, tag, result{Code: Busy, Message: "too many outstanding operations"}))
+		return true
+	}
 	up, err := c.ensureUpstream(ctx)
 	if err == nil {
 		err = up.send(msg)
@@ -102,14 +119,60 @@ func (c *clientConn) relay(ctx context.Context, env envelope, msg []byte) bool {
 	if err == nil {
 		return true
 	}
+	c.removePending(env.ID)
 	c.log.Warn("relay to upstream", "msgid", env.ID, "err", err)
-	tag, ok := responseTag(env.Tag)
-	if !ok {
+	if !answered {
 		c.write(encodeNoticeOfDisconnection(ProtocolError, "unknown operation"))
 		return false
 	}
 	c.write(encodeResponse(env.ID, tag, result{Code: Unavailable, Message: "directory unavailable"}))
 	return true
+}
+
+// addPending records a relayed request; false if the client already has
+// MaxPending outstanding.
+func (c *clientConn) addPending(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) >= c.srv.cfg.MaxPending {
+		return false
+	}
+	if c.pending == nil {
+		c.pending = map[int64]struct{}{}
+	}
+	c.pending[id] = struct{}{}
+	return true
+}
+
+func (c *clientConn) removePending(id int64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+func (c *clientConn) pendingCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// deliver writes a message from the upstream to the client, and notes when
+// it ends an operation.
+func (c *clientConn) deliver(msg []byte) error {
+	if env, err := peekEnvelope(msg); err == nil && isFinalResponse(env.Tag) {
+		c.removePending(env.ID)
+	}
+	return c.write2(msg)
+}
+
+// isFinalResponse reports whether a response tag ends its operation.
+func isFinalResponse(tag int) bool {
+	switch tag {
+	case tagBindResponse, tagSearchDone, tagModifyResponse, tagAddResponse, tagDelResponse,
+		tagModDNResponse, tagCompareResponse, tagExtendedResponse:
+		return true
+	}
+	return false
 }
 
 // upstream returns the current upstream connection, or nil.
@@ -132,7 +195,7 @@ func (c *clientConn) ensureUpstream(ctx context.Context) (*upstreamConn, error) 
 	c.mu.Lock()
 	c.up = up
 	c.mu.Unlock()
-	up.start(c.srv.cfg.MaxUpstreamMessageSize, c.write2, func(err error) {
+	up.start(c.srv.cfg.MaxUpstreamMessageSize, c.deliver, func(err error) {
 		c.srv.upstreams.Add(-1)
 		c.upstreamGone(up, err)
 	})
@@ -153,7 +216,16 @@ func (c *clientConn) upstreamGone(up *upstreamConn, err error) {
 		return
 	}
 	c.log.Warn("upstream connection lost, closing client connection", "err", err)
-	c.write(encodeNoticeOfDisconnection(Unavailable, "upstream connection lost"))
+	c.closeWith(encodeNoticeOfDisconnection(Unavailable, "upstream connection lost"))
+}
+
+// closeWith writes a last message and closes the client connection; it is
+// safe from any goroutine.
+func (c *clientConn) closeWith(msg []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.nc.Write(msg)
 	c.nc.Close()
 }
 
@@ -196,7 +268,9 @@ func (c *clientConn) close() {
 	if up != nil {
 		up.Close()
 	}
+	c.wmu.Lock()
 	c.nc.Close()
+	c.wmu.Unlock()
 }
 
 const oidStartTLS = "1.3.6.1.4.1.1466.20037"
@@ -220,6 +294,24 @@ func extendedOID(msg []byte) string {
 		return ""
 	}
 	return string(name)
+}
+
+// abandonedID returns the message ID an AbandonRequest names.
+func abandonedID(msg []byte) (int64, bool) {
+	body, _, err := tlv(msg, 0x30)
+	if err != nil {
+		return 0, false
+	}
+	_, rest, err := tlv(body, 0x02)
+	if err != nil {
+		return 0, false
+	}
+	id, _, err := tlv(rest, 0x50)
+	if err != nil || len(id) == 0 || len(id) > 4 {
+		return 0, false
+	}
+	v, err := ber.ParseInt64(id)
+	return v, err == nil
 }
 
 // decodeBind reads a BindRequest into req (everything but the pipeline's

@@ -15,7 +15,7 @@ import (
 // out).
 func (c *clientConn) bind(ctx context.Context, env envelope, msg []byte) bool {
 	start := time.Now()
-	req := &BindRequest{ID: env.ID, Received: c.srv.now(), Peer: c.nc.RemoteAddr(), Listener: c.listener, Log: c.log}
+	req := &BindRequest{ID: env.ID, Received: c.srv.now(), Peer: c.nc.RemoteAddr(), TLS: c.tls, Listener: c.listener, Log: c.log}
 	req.Upstream = lazyUpstream{c}
 	if err := decodeBind(msg, req); err != nil {
 		c.log.Warn("malformed bind request, closing", "msgid", env.ID, "err", err)

@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
 	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
 )
 
 // Target is how to reach the upstream directory: both the service-account
@@ -18,6 +21,9 @@ type Target struct {
 	TLS *tls.Config
 	// DialTimeout bounds connecting (and the TLS handshake).
 	DialTimeout time.Duration
+	// StartTLS upgrades ldap:// connections with the StartTLS operation
+	// before anything else is sent.
+	StartTLS bool
 }
 
 // ParseTarget parses an upstream LDAP URL.
@@ -53,7 +59,14 @@ func (t Target) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial upstream %s: %w", t, err)
 	}
-	if t.URL.Scheme != "ldaps" {
+	switch {
+	case t.URL.Scheme == "ldaps":
+	case t.StartTLS && t.URL.Scheme == "ldap":
+		if err := startTLS(ctx, c); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("starttls with upstream %s: %w", t, err)
+		}
+	default:
 		return c, nil
 	}
 	tc := tls.Client(c, t.tlsConfig())
@@ -65,7 +78,39 @@ func (t Target) Dial(ctx context.Context) (net.Conn, error) {
 }
 
 // IsTLS reports whether connections to the target are encrypted.
-func (t Target) IsTLS() bool { return t.URL.Scheme == "ldaps" }
+func (t Target) IsTLS() bool {
+	return t.URL.Scheme == "ldaps" || t.StartTLS && t.URL.Scheme == "ldap"
+}
+
+// startTLS sends the StartTLS extended operation (message ID 1, before any
+// other message on the connection) and checks its answer.
+func startTLS(ctx context.Context, c net.Conn) error {
+	if d, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(d)
+		defer c.SetDeadline(time.Time{})
+	}
+	if _, err := c.Write(encodeExtendedRequest(1, oidStartTLS)); err != nil {
+		return err
+	}
+	// Read byte by byte: nothing after the answer may be consumed, the TLS
+	// handshake follows on the same connection.
+	msg, err := readMessage(bufio.NewReaderSize(c, 16), 1<<16)
+	if err != nil {
+		return err
+	}
+	p, err := ber.DecodePacketErr(msg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	r, err := parseResult(p)
+	if err != nil {
+		return err
+	}
+	if r.Code != Success {
+		return fmt.Errorf("refused: %s %q", r.Code, r.Message)
+	}
+	return nil
+}
 
 func (t Target) hostPort() string {
 	if t.URL.Scheme == "ldapi" {

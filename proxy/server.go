@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ type Server struct {
 	target Target
 	dir    Directory
 	chain  BindHandler
+	certs  *certStore // nil without tls_cert_file
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -62,6 +64,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if cfg.TLSCertFile != "" {
+		if s.certs, err = newCertStore(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	if s.dir == nil {
 		s.dir = NewServiceDirectory(t, cfg.ServiceDN, cfg.ServicePassword, cfg.ServicePoolSize, cfg.UpstreamTimeout)
 	}
@@ -69,19 +76,30 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// ListenAndServe listens on every configured address and serves until
-// Shutdown. It returns the first listen error, or nil after Shutdown.
+// ListenAndServe listens on every configured address (plain and LDAPS)
+// and serves until Shutdown. It returns the first listen error, or nil
+// after Shutdown.
 func (s *Server) ListenAndServe() error {
 	var lns []net.Listener
+	fail := func(a string, err error) error {
+		for _, l := range lns {
+			l.Close()
+		}
+		return fmt.Errorf("listen on %s: %w", a, err)
+	}
 	for _, a := range s.cfg.Listen {
 		l, err := net.Listen("tcp", a)
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return fmt.Errorf("listen on %s: %w", a, err)
+			return fail(a, err)
 		}
 		lns = append(lns, l)
+	}
+	for _, a := range s.cfg.ListenLDAPS {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail(a, err)
+		}
+		lns = append(lns, s.TLSListener(l))
 	}
 	errs := make(chan error, len(lns))
 	for _, l := range lns {
@@ -94,6 +112,21 @@ func (s *Server) ListenAndServe() error {
 		}
 	}
 	return first
+}
+
+// TLSListener wraps l for LDAPS with the server's certificate; connections
+// accepted from it count as TLS. It panics if no certificate is configured.
+func (s *Server) TLSListener(l net.Listener) net.Listener {
+	return tls.NewListener(l, s.certs.serverConfig())
+}
+
+// ReloadTLS reads the listener certificate and key again (on SIGHUP). Open
+// connections keep theirs; on error the old certificate stays in use.
+func (s *Server) ReloadTLS() error {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.Reload()
 }
 
 // Serve accepts connections on l until Shutdown (then it returns nil) or a
@@ -144,15 +177,23 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// start serves one accepted connection in its own goroutine.
+// start serves one accepted connection in its own goroutine. Beyond
+// max_connections the client is told "busy" and closed at once.
 func (s *Server) start(nc net.Conn, listener string) {
 	id := s.connID.Add(1)
-	c := &clientConn{srv: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), listener: listener,
+	_, isTLS := nc.(*tls.Conn)
+	c := &clientConn{srv: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), listener: listener, tls: isTLS,
 		log: s.log.With("conn", id, "client", nc.RemoteAddr().String())}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		nc.Close()
+		return
+	}
+	if s.clients.Load() >= int64(s.cfg.MaxConnections) {
+		s.mu.Unlock()
+		s.log.Warn("max_connections reached, refusing a connection", "client", nc.RemoteAddr().String())
+		go c.closeWith(encodeNoticeOfDisconnection(Busy, "too many connections"))
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -205,8 +246,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	for _, c := range conns {
-		c.write(encodeNoticeOfDisconnection(Unavailable, "server shutting down"))
-		c.nc.Close()
+		c.closeWith(encodeNoticeOfDisconnection(Unavailable, "server shutting down"))
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

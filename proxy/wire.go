@@ -242,3 +242,13 @@ func parseResult(p *ber.Packet) (result, error) {
 	}
 	return r, nil
 }
+
+// encodeExtendedRequest builds an ExtendedRequest without a value.
+func encodeExtendedRequest(id int64, oid string) []byte {
+	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
+	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tagExtendedRequest, nil, "ExtendedRequest")
+	op.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, oid, "requestName"))
+	msg.AppendChild(op)
+	return msg.Bytes()
+}

@@ -62,6 +62,18 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := srv.ReloadTLS(); err != nil {
+				logger.Error("SIGHUP: TLS certificate not reloaded, the old one stays in use", "err", err)
+				continue
+			}
+			logger.Info("SIGHUP: TLS certificate reloaded")
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -88,18 +100,26 @@ func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
 // top of it, then loads the service password.
 func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error) {
 	var (
-		cfg                  serveConfig
-		file                 string
-		listen               listFlag
-		upstream, dn, pwFile string
-		drift, level, format string
-		anonymous, check     bool
+		cfg                          serveConfig
+		file                         string
+		listen, listenLDAPS          listFlag
+		upstream, dn, pwFile         string
+		drift, level, format         string
+		certFile, keyFile, caFile    string
+		anonymous, check, requireTLS bool
+		upstreamStartTLS             bool
 	)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&file, "c", os.Getenv("LDAPOTP_CONFIG"), "config file (YAML; default $LDAPOTP_CONFIG)")
 	fs.StringVar(&file, "config", os.Getenv("LDAPOTP_CONFIG"), "same as -c")
 	fs.Var(&listen, "listen", "listen address host:port (repeatable)")
+	fs.Var(&listenLDAPS, "listen-ldaps", "LDAPS listen address host:port (repeatable)")
+	fs.StringVar(&certFile, "tls-cert-file", "", "PEM certificate of the listeners (enables StartTLS and LDAPS)")
+	fs.StringVar(&keyFile, "tls-key-file", "", "PEM key of the listeners")
+	fs.BoolVar(&requireTLS, "require-tls", false, "refuse binds without TLS (confidentialityRequired)")
+	fs.StringVar(&caFile, "upstream-ca-file", "", "PEM CA certificates to verify the upstream with")
+	fs.BoolVar(&upstreamStartTLS, "upstream-starttls", false, "use StartTLS on ldap:// upstream connections")
 	fs.StringVar(&upstream, "upstream", "", "upstream directory URL, e.g. ldap://127.0.0.1:389")
 	fs.StringVar(&dn, "service-dn", "", "service account DN")
 	fs.StringVar(&pwFile, "service-password-file", "", "file with the service account password")
@@ -127,6 +147,14 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	if len(listen) > 0 {
 		cfg.Listen = listen
 	}
+	if len(listenLDAPS) > 0 {
+		cfg.ListenLDAPS = listenLDAPS
+	}
+	set(&cfg.TLSCertFile, certFile)
+	set(&cfg.TLSKeyFile, keyFile)
+	set(&cfg.UpstreamCAFile, caFile)
+	cfg.RequireTLS = cfg.RequireTLS || requireTLS
+	cfg.UpstreamStartTLS = cfg.UpstreamStartTLS || upstreamStartTLS
 	set(&cfg.Upstream, upstream)
 	set(&cfg.ServiceDN, dn)
 	set(&cfg.ServicePasswordFile, pwFile)

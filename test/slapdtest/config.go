@@ -22,6 +22,7 @@ type config struct {
 	RootPW     string   // {SSHA} hash
 	NoSync     bool     // dbnosync
 	Extra      string   // Options.ExtraConfig
+	Global     string   // Options.GlobalConfig
 	ACL        string   // examples/slapd/acl.conf
 }
 
@@ -48,7 +49,10 @@ argsfile {{q .Dir}}/slapd.args
 
 access to dn.base="" by * read
 access to dn.base="cn=Subschema" by * read
-
+{{with .Global}}
+# Options.GlobalConfig
+{{.}}
+{{end}}
 database mdb
 suffix {{q .BaseDN}}
 rootdn {{q .RootDN}}

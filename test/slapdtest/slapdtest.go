@@ -57,6 +57,9 @@ type Options struct {
 	// slapd.conf accepts `moduleload` here too, e.g.
 	// "moduleload ppolicy.so\noverlay ppolicy".
 	ExtraConfig string
+	// GlobalConfig is added to the global section of slapd.conf, before the
+	// database (e.g. TLSCertificateFile/TLSCertificateKeyFile for StartTLS).
+	GlobalConfig string
 	// Schemas are more schema files to include after the OATH-LDAP schema
 	// (e.g. "schema/otpme.schema"); relative paths are relative to the
 	// module root.
@@ -154,7 +157,7 @@ func newServer(t testing.TB, in install, opts Options) *Server {
 		Test: t.Name(), Kind: opts.Kind, ModuleDir: in.moduleDir,
 		MDBModule: in.moduleDir != "" && exists(filepath.Join(in.moduleDir, "back_mdb.so")),
 		SchemaDir: in.schemaDir, Dir: s.Dir, BaseDN: baseDN, RootDN: rootDN,
-		RootPW: SSHA(s.RootPassword), NoSync: opts.NoSync, Extra: opts.ExtraConfig,
+		RootPW: SSHA(s.RootPassword), NoSync: opts.NoSync, Extra: opts.ExtraConfig, Global: opts.GlobalConfig,
 		ACL: repoFile(t, root, "examples/slapd/acl.conf"),
 	}
 	if opts.Kind == Plain {
