@@ -24,7 +24,7 @@ type clientConn struct {
 	listener string
 	log      *slog.Logger
 
-	tls      bool // TLS is on (LDAPS, or after StartTLS); read loop only
+	tls bool // TLS is on (LDAPS, or after StartTLS); read loop only
 
 	wmu sync.Mutex // serialises writes to the client and guards swapping nc
 
