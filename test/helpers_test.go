@@ -51,9 +51,16 @@ type runningProxy struct {
 // fails.
 func startProxy(t testing.TB, s *slapdtest.Server, change ...func(*proxy.Config)) *runningProxy {
 	t.Helper()
+	return startProxyAt(t, s, s.URL, change...)
+}
+
+// startProxyAt is startProxy with another upstream URL in front of s (a
+// fault-injecting link).
+func startProxyAt(t testing.TB, s *slapdtest.Server, upstream string, change ...func(*proxy.Config)) *runningProxy {
+	t.Helper()
 	cfg := proxy.Config{
 		Listen:          []string{"127.0.0.1:0"},
-		Upstream:        s.URL,
+		Upstream:        upstream,
 		ServiceDN:       s.ServiceDN,
 		ServicePassword: proxy.NewSecret([]byte(s.ServicePassword)),
 	}
@@ -123,12 +130,17 @@ func bindCode(t testing.TB, url, dn, password string, timeout time.Duration) int
 // tryBind is bindCode for polling: a connection that cannot be made is -1
 // instead of a test failure.
 func tryBind(url, dn, password string) int {
+	return tryBindWithin(url, dn, password, time.Second)
+}
+
+// tryBindWithin is tryBind with a client timeout.
+func tryBindWithin(url, dn, password string, timeout time.Duration) int {
 	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
 	if err != nil {
 		return -1
 	}
 	defer c.Close()
-	c.SetTimeout(time.Second)
+	c.SetTimeout(timeout)
 	return resultCode(c.Bind(dn, password))
 }
 

@@ -1,0 +1,147 @@
+//go:build bench
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of utime/stime in /proc/PID/stat (USER_HZ, 100 on
+// every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
+
+// cpuTime returns the user+system CPU a process has used, 0 for pid 0.
+func cpuTime(pid int) (time.Duration, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	// The command name (field 2) may contain spaces; fields after it are
+	// plain. utime and stime are fields 14 and 15.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("cpu time: /proc/%d/stat too short", pid)
+	}
+	ut, err1 := strconv.ParseInt(fields[11], 10, 64)
+	st, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("cpu time: /proc/%d/stat: bad utime/stime", pid)
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// memory returns VmRSS and VmHWM (peak RSS) of a process, in bytes.
+func memory(pid int) (rss, hwm int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("memory: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("memory: %s: %w", k, err)
+		}
+		if k == "VmRSS" {
+			rss = kb << 10
+		} else {
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// openFiles counts a process's descriptors.
+func openFiles(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, fmt.Errorf("open files: %w", err)
+	}
+	return len(ents), nil
+}
+
+// profiler records a CPU profile of a process with perf, if perf is
+// installed and allowed to sample it.
+type profiler struct {
+	perf string // "" when unavailable
+	out  string
+}
+
+func newProfiler(out string) profiler {
+	p, _ := exec.LookPath("perf")
+	return profiler{perf: p, out: out}
+}
+
+// record samples pid for d (software cpu-clock event, frame-pointer call
+// graphs, which Go binaries keep) into out/name.perf.data. It returns when
+// perf is done; run the load meanwhile.
+func (p profiler) record(ctx context.Context, name string, pid int, d time.Duration) (string, error) {
+	data := filepath.Join(p.out, name+".perf.data")
+	cmd := exec.CommandContext(ctx, p.perf, "record", "-q", "-e", "cpu-clock", "-F", "999", "-g",
+		"-p", strconv.Itoa(pid), "-o", data, "--", "sleep", strconv.Itoa(int(d.Seconds())))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("perf record: %w: %s", err, out)
+	}
+	return data, nil
+}
+
+// report writes the flat (self) and cumulative (children) profiles of a
+// perf.data file next to it and returns their paths.
+func (p profiler) report(data string) (flat, cum string, err error) {
+	base := strings.TrimSuffix(data, ".perf.data")
+	flat, cum = base+".flat.txt", base+".cum.txt"
+	views := []struct {
+		path string
+		args []string
+	}{
+		{flat, []string{"--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "0.3"}},
+		{cum, []string{"--children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"}},
+	}
+	for _, v := range views {
+		args := append([]string{"report", "-i", data, "--stdio"}, v.args...)
+		out, err := exec.Command(p.perf, args...).Output()
+		if err != nil {
+			return "", "", fmt.Errorf("perf report: %w", err)
+		}
+		if err := os.WriteFile(v.path, out, 0o644); err != nil {
+			return "", "", err
+		}
+	}
+	return flat, cum, nil
+}
+
+// topLines returns the first n sample lines of a perf report.
+func topLines(path string, n int) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, l)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,271 @@
+//go:build bench
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldapotp/ldapotp/test/slapdtest"
+)
+
+// TestBench is `make bench`: it starts slapd (plain + OATH schema) with the
+// proxy in front, and slapd with slapo-otp, each once with default
+// durability and once with dbnosync, loads 2,000 HOTP users (and TOTP and
+// plain users) into each, and runs every mode against the proxy and the
+// directory directly, A/B interleaved in short rounds. It prints the
+// comparison, the proxy's CPU per operation against slapd's, the latency
+// the proxy adds at concurrency 1, the memory 10,000 idle connections cost
+// the proxy, and a CPU profile of the proxy per OTP and pass-through mode;
+// then PASS/MISS per target of the performance issue. A missed target does
+// not fail the test (it is a measurement); failed operations do.
+//
+// Knobs (environment): LDAPOTP_BENCH_ROUND (default 5s) and
+// LDAPOTP_BENCH_ROUNDS (3) per side of each comparison,
+// LDAPOTP_BENCH_ONLY (a regexp of comparison keys, for quick runs),
+// LDAPOTP_BENCH_OUT (where logs, profiles and the report go; default a new
+// temporary directory, kept and printed).
+func TestBench(t *testing.T) {
+	b := newBench(t)
+	b.machine()
+	b.printf("\n== directories (slapd -d 0; users added over one admin connection, %d adds in flight)\n", createWorkers)
+	b.bin = buildProxy(t, b.out)
+	plainDef := startDirectory(t, b, "slapd", slapdtest.Options{Kind: slapdtest.Plain},
+		Counts{Plain: benchPlainUsers, HOTP: benchHOTPUsers, TOTP: benchTOTPUsers, TOTPPeriod: benchTOTPPeriod})
+	otpDef := startDirectory(t, b, "slapo-otp", slapdtest.Options{Kind: slapdtest.Oracle},
+		Counts{HOTP: benchHOTPUsers, TOTP: benchTOTPUsers, TOTPPeriod: benchTOTPPeriod})
+	plainNoSync := startDirectory(t, b, "slapd-nosync", slapdtest.Options{Kind: slapdtest.Plain, NoSync: true},
+		Counts{HOTP: benchHOTPUsers})
+	otpNoSync := startDirectory(t, b, "slapo-otp-nosync", slapdtest.Options{Kind: slapdtest.Oracle, NoSync: true},
+		Counts{HOTP: benchHOTPUsers})
+
+	b.printf("\n== A/B comparisons: %d rounds of %v per side, alternating\n", b.rounds, b.round)
+	for _, c := range comparisons(plainDef, otpDef, plainNoSync, otpNoSync) {
+		if b.only != nil && !b.only.MatchString(c.key) {
+			continue
+		}
+		b.outcomes[c.key] = b.compare(t.Context(), c)
+		b.order = append(b.order, c.key)
+	}
+	b.table()
+	b.profiles(t.Context(), plainDef)
+	b.idle = b.idleConnections(t, plainDef)
+	b.targets()
+	b.printf("\noutput (logs, profiles, report): %s\n", b.out)
+}
+
+// comparisons lists what TestBench measures: a is always the proxy, b the
+// directory the proxy is measured against.
+func comparisons(plainDef, otpDef, plainNoSync, otpNoSync *directory) []comparison {
+	proxy, slapd, otp := plainDef.proxied(), plainDef.direct(), otpDef.direct()
+	proxyNS, otpNS := plainNoSync.proxied(), otpNoSync.direct()
+	proxyNS.name, otpNS.name = "proxy-nosync", "slapo-otp-nosync"
+	proxy.name = "proxy"
+	return []comparison{
+		{"hotp", "default durability", ModeHOTPBind, Persistent, 8, proxy, otp},
+		{"hotp-nosync", "dbnosync on both", ModeHOTPBind, Persistent, 8, proxyNS, otpNS},
+		{"hotp-per-bind", "default durability", ModeHOTPBind, PerBind, 8, proxy, otp},
+		{"hotp-c1", "default durability", ModeHOTPBind, Persistent, 1, proxy, otp},
+		{"totp", "default durability", ModeTOTPBind, Persistent, 8, proxy, otp},
+		{"plain-bind", "pass-through", ModePlainBind, Persistent, 8, proxy, slapd},
+		{"plain-bind-per-bind", "pass-through", ModePlainBind, PerBind, 8, proxy, slapd},
+		{"search", "pass-through", ModeSearch, Persistent, 8, proxy, slapd},
+		{"plain-bind-c1", "pass-through", ModePlainBind, Persistent, 1, proxy, slapd},
+		{"search-c1", "pass-through", ModeSearch, Persistent, 1, proxy, slapd},
+	}
+}
+
+// bench is one TestBench run.
+type bench struct {
+	t        *testing.T
+	out      string    // output directory
+	bin      string    // proxy binary
+	w        io.Writer // stdout and out/report.txt
+	results  io.Writer // out/results.txt: every RESULT line
+	round    time.Duration
+	rounds   int
+	only     *regexp.Regexp
+	prof     profiler
+	outcomes map[string]*outcome
+	order    []string            // keys of outcomes, in the order run
+	hot      map[string][]string // profile name → top lines
+	idle     idleResult
+}
+
+func newBench(t *testing.T) *bench {
+	b := &bench{t: t, round: 5 * time.Second, rounds: 3, outcomes: map[string]*outcome{}, hot: map[string][]string{}}
+	if v := os.Getenv("LDAPOTP_BENCH_ROUND"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Minute {
+			t.Fatalf("LDAPOTP_BENCH_ROUND=%q: want a duration up to 1m", v)
+		}
+		b.round = d
+	}
+	if v := os.Getenv("LDAPOTP_BENCH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 20 {
+			t.Fatalf("LDAPOTP_BENCH_ROUNDS=%q: want 1..20", v)
+		}
+		b.rounds = n
+	}
+	if v := os.Getenv("LDAPOTP_BENCH_ONLY"); v != "" {
+		b.only = regexp.MustCompile(v)
+	}
+	b.out = os.Getenv("LDAPOTP_BENCH_OUT")
+	var err error
+	if b.out == "" {
+		b.out, err = os.MkdirTemp("", "ldapotp-bench-")
+	} else {
+		err = os.MkdirAll(b.out, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.w = b.create("report.txt", os.Stdout)
+	b.results = b.create("results.txt", nil)
+	b.prof = newProfiler(b.out)
+	if err := raiseFileLimit(idleConns + 1024); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// create opens a file in the output directory, teeing to also if non-nil.
+func (b *bench) create(name string, also io.Writer) io.Writer {
+	f, err := os.Create(filepath.Join(b.out, name))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { f.Close() })
+	if also == nil {
+		return f
+	}
+	return io.MultiWriter(also, f)
+}
+
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.w, format, args...) }
+
+// machine prints what the numbers were measured on.
+func (b *bench) machine() {
+	model, mem := "?", "?"
+	if s, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindStringSubmatch(string(s)); m != nil {
+			model = m[1]
+		}
+	}
+	if s, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^MemTotal:\s*(\d+) kB`).FindStringSubmatch(string(s)); m != nil {
+			kb, _ := strconv.ParseInt(m[1], 10, 64)
+			mem = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	b.printf("== machine: %d CPUs (%s), %s RAM, Linux %s, %s; proxy GOMAXPROCS default\n",
+		runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version())
+}
+
+// comparison is one A/B measurement: the same load against the proxy (a)
+// and against a directory directly (b).
+type comparison struct {
+	key  string // short name, used by targets and LDAPOTP_BENCH_ONLY
+	note string // durability or pass-through
+	mode Mode
+	conn ConnMode
+	c    int
+	a, b endpoint
+}
+
+func (c comparison) title() string {
+	return fmt.Sprintf("%s %s c=%d (%s)", c.mode, c.conn, c.c, c.note)
+}
+
+// side is one endpoint's runs in a comparison and the CPU the processes
+// used meanwhile.
+type side struct {
+	ep       endpoint
+	runs     []Result
+	proxyCPU time.Duration
+	slapdCPU time.Duration
+}
+
+// total is the side's rounds combined.
+func (s *side) total() Result { return Combine(s.runs) }
+
+// perOp divides a CPU time by the side's successful operations.
+func (s *side) perOp(cpu time.Duration) time.Duration {
+	ok := s.total().OK
+	if ok == 0 {
+		return 0
+	}
+	return cpu / time.Duration(ok)
+}
+
+// outcome is a finished comparison.
+type outcome struct {
+	cmp  comparison
+	a, b side
+}
+
+// ratio is the proxy's rate over the direct rate.
+func (o *outcome) ratio() float64 {
+	if r := o.b.total().Rate(); r > 0 {
+		return o.a.total().Rate() / r
+	}
+	return 0
+}
+
+// compare runs the comparison's rounds, alternating which side goes first.
+func (b *bench) compare(ctx context.Context, c comparison) *outcome {
+	o := &outcome{cmp: c, a: side{ep: c.a}, b: side{ep: c.b}}
+	b.printf("-- %s: %s vs %s\n", c.key, c.a.name, c.b.name)
+	for r := range b.rounds {
+		order := []*side{&o.a, &o.b}
+		if r%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, s := range order {
+			b.runSide(ctx, c, s)
+		}
+	}
+	return o
+}
+
+// runSide runs one round against one side and adds up the CPU its
+// processes used.
+func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
+	p0, err1 := cpuTime(s.ep.proxyPID)
+	s0, err2 := cpuTime(s.ep.slapdPID)
+	res, err := Run(ctx, Config{URL: s.ep.url, Name: s.ep.name, Mode: c.mode, Conn: c.conn,
+		Concurrency: c.c, Duration: b.round, SearchAttrs: []string{"cn", "sn", "uid"}}, s.ep.users)
+	if err != nil {
+		b.t.Fatalf("%s against %s: %v", c.key, s.ep.name, err)
+	}
+	p1, err3 := cpuTime(s.ep.proxyPID)
+	s1, err4 := cpuTime(s.ep.slapdPID)
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			b.t.Fatalf("%s: %v", c.key, err)
+		}
+	}
+	s.proxyCPU += p1 - p0
+	s.slapdCPU += s1 - s0
+	s.runs = append(s.runs, res)
+	fmt.Fprintln(b.results, res.Line())
+	b.printf("   %-18s %8.0f/s  p50 %sms  p99 %sms  errors %d\n", s.ep.name, res.Rate(),
+		ms(res.Percentile(50)), ms(res.Percentile(99)), res.ErrorCount())
+	if res.ErrorCount() > 0 {
+		b.t.Errorf("%s against %s: %d failed operations: %s", c.key, s.ep.name, res.ErrorCount(), res.errorSummary())
+	}
+	if res.Note != "" {
+		b.printf("   %s\n", res.Note)
+	}
+}
