@@ -2,6 +2,9 @@ package test
 
 import (
 	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
@@ -97,7 +100,10 @@ func (d *dataset) paramsDN(name string) string {
 	return fmt.Sprintf("cn=%s-%s-params,ou=params,dc=example,dc=com", d.prefix, name)
 }
 
-func userPassword(name string) string { return "secret-" + name }
+func userPassword(name string) string {
+	registerSecret("secret-" + name)
+	return "secret-" + name
+}
 
 // newKeys makes a random secret for every token (the same on both sides).
 func newKeys(tokens map[string]tokenDef) map[string][]byte {
@@ -106,6 +112,10 @@ func newKeys(tokens map[string]tokenDef) map[string][]byte {
 		n := map[oath.Algorithm]int{oath.SHA256: 32, oath.SHA384: 48, oath.SHA512: 64}[def.algorithm()]
 		keys[name] = make([]byte, max(n, 20))
 		_, _ = rand.Read(keys[name])
+		registerSecret(string(keys[name]))
+		registerSecret(hex.EncodeToString(keys[name]))
+		registerSecret(base64.StdEncoding.EncodeToString(keys[name]))
+		registerSecret(base32.StdEncoding.EncodeToString(keys[name]))
 	}
 	return keys
 }

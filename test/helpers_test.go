@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,30 @@ import (
 	"github.com/ldapotp/ldapotp/proxy"
 	"github.com/ldapotp/ldapotp/test/slapdtest"
 )
+
+// sentSecrets collects every password and key the tests send or store, so
+// that every proxy's log can be scanned for them when its test ends: each
+// integration test is also a leak test.
+var sentSecrets sync.Map
+
+// registerSecret records s for the log scan (short strings, which could
+// occur in a log by chance, are skipped).
+func registerSecret(s string) {
+	if len(s) >= 8 {
+		sentSecrets.Store(s, struct{}{})
+	}
+}
+
+// scanForSecrets fails t for every registered secret found in log.
+func scanForSecrets(t testing.TB, log string) {
+	t.Helper()
+	sentSecrets.Range(func(k, _ any) bool {
+		if s := k.(string); strings.Contains(log, s) {
+			t.Errorf("a password or secret (%d bytes, starts %q) appears in the proxy log", len(s), s[:4])
+		}
+		return true
+	})
+}
 
 // noResponse is the pseudo result code of a bind that got no answer within
 // the client timeout (slapo-otp's hang with both token kinds).
@@ -85,6 +110,7 @@ func startProxyAt(t testing.TB, s *slapdtest.Server, upstream string, change ...
 		if err := <-done; err != nil {
 			t.Errorf("proxy serve: %v", err)
 		}
+		scanForSecrets(t, log.String())
 		if t.Failed() {
 			t.Logf("proxy log:\n%s", log.String())
 		}
@@ -121,6 +147,7 @@ func resultCode(err error) int {
 // bindCode binds on a fresh connection and returns the result code.
 func bindCode(t testing.TB, url, dn, password string, timeout time.Duration) int {
 	t.Helper()
+	registerSecret(password)
 	c := dial(t, url, timeout)
 	defer c.Close()
 	_, err := c.SimpleBind(&ldap.SimpleBindRequest{Username: dn, Password: password, AllowEmptyPassword: true})
@@ -135,6 +162,7 @@ func tryBind(url, dn, password string) int {
 
 // tryBindWithin is tryBind with a client timeout.
 func tryBindWithin(url, dn, password string, timeout time.Duration) int {
+	registerSecret(password)
 	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
 	if err != nil {
 		return -1

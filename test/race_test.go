@@ -19,6 +19,7 @@ import (
 // urls) before the start so that the binds really overlap.
 func raceBinds(t *testing.T, urls []string, n int, dn, password string) int {
 	t.Helper()
+	registerSecret(password)
 	conns := make([]*ldap.Conn, n)
 	for i := range conns {
 		conns[i] = dial(t, urls[i%len(urls)], 10*time.Second)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,43 +103,52 @@ func (p profiler) record(ctx context.Context, name string, pid int, d time.Durat
 	return data, nil
 }
 
-// report writes the flat (self) and cumulative (children) profiles of a
-// perf.data file next to it and returns their paths.
-func (p profiler) report(data string) (flat, cum string, err error) {
+// profileViews are the perf reports written for each profile: kernel vs
+// proxy binary, self time per function, and time including callees (which
+// charges kernel time to the Go function that made the system call).
+var profileViews = []struct {
+	suffix string
+	args   []string
+}{
+	{".dso.txt", []string{"--no-children", "--sort", "dso", "-g", "none"}},
+	{".flat.txt", []string{"--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "0.3"}},
+	{".cum.txt", []string{"--children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"}},
+}
+
+// report writes profileViews of a perf.data file next to it and returns
+// the path without the suffix.
+func (p profiler) report(data string) (string, error) {
 	base := strings.TrimSuffix(data, ".perf.data")
-	flat, cum = base+".flat.txt", base+".cum.txt"
-	views := []struct {
-		path string
-		args []string
-	}{
-		{flat, []string{"--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "0.3"}},
-		{cum, []string{"--children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"}},
-	}
-	for _, v := range views {
+	for _, v := range profileViews {
 		args := append([]string{"report", "-i", data, "--stdio"}, v.args...)
 		out, err := exec.Command(p.perf, args...).Output()
 		if err != nil {
-			return "", "", fmt.Errorf("perf report: %w", err)
+			return "", fmt.Errorf("perf report: %w", err)
 		}
-		if err := os.WriteFile(v.path, out, 0o644); err != nil {
-			return "", "", err
+		if err := os.WriteFile(base+v.suffix, out, 0o644); err != nil {
+			return "", err
 		}
 	}
-	return flat, cum, nil
+	return base, nil
 }
 
-// topLines returns the first n sample lines of a perf report.
-func topLines(path string, n int) []string {
+// wrappers are frames every goroutine or thread has: they say nothing
+// about where the time goes.
+var wrappers = regexp.MustCompile(`runtime\.(goexit|mstart|mstart0|mstart1|mcall|systemstack)(\.abi0)?\s|\.gowrap\d|\(\*Server\)\.start\.func1\s`)
+
+// topLines returns the first n sample lines of a perf report that match
+// keep and are not wrappers.
+func topLines(path string, n int, keep string) []string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return []string{err.Error()}
 	}
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") || !strings.Contains(l, keep) || wrappers.MatchString(l) {
 			continue
 		}
-		out = append(out, l)
+		out = append(out, strings.TrimRight(l, " -"))
 		if len(out) == n {
 			break
 		}

@@ -96,13 +96,12 @@ type bench struct {
 	only     *regexp.Regexp
 	prof     profiler
 	outcomes map[string]*outcome
-	order    []string            // keys of outcomes, in the order run
-	hot      map[string][]string // profile name → top lines
+	order    []string // keys of outcomes, in the order run
 	idle     idleResult
 }
 
 func newBench(t *testing.T) *bench {
-	b := &bench{t: t, round: 5 * time.Second, rounds: 3, outcomes: map[string]*outcome{}, hot: map[string][]string{}}
+	b := &bench{t: t, round: 5 * time.Second, rounds: 3, outcomes: map[string]*outcome{}}
 	if v := os.Getenv("LDAPOTP_BENCH_ROUND"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > time.Minute {
@@ -191,10 +190,11 @@ func (c comparison) title() string {
 // side is one endpoint's runs in a comparison and the CPU the processes
 // used meanwhile.
 type side struct {
-	ep       endpoint
-	runs     []Result
-	proxyCPU time.Duration
-	slapdCPU time.Duration
+	ep        endpoint
+	runs      []Result
+	proxyCPU  time.Duration
+	slapdCPU  time.Duration
+	clientCPU time.Duration // the load generator (this process)
 }
 
 // total is the side's rounds combined.
@@ -244,6 +244,7 @@ func (b *bench) compare(ctx context.Context, c comparison) *outcome {
 func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
 	p0, err1 := cpuTime(s.ep.proxyPID)
 	s0, err2 := cpuTime(s.ep.slapdPID)
+	c0, err5 := cpuTime(os.Getpid())
 	res, err := Run(ctx, Config{URL: s.ep.url, Name: s.ep.name, Mode: c.mode, Conn: c.conn,
 		Concurrency: c.c, Duration: b.round, SearchAttrs: []string{"cn", "sn", "uid"}}, s.ep.users)
 	if err != nil {
@@ -251,13 +252,15 @@ func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
 	}
 	p1, err3 := cpuTime(s.ep.proxyPID)
 	s1, err4 := cpuTime(s.ep.slapdPID)
-	for _, err := range []error{err1, err2, err3, err4} {
+	c1, err6 := cpuTime(os.Getpid())
+	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
 		if err != nil {
 			b.t.Fatalf("%s: %v", c.key, err)
 		}
 	}
 	s.proxyCPU += p1 - p0
 	s.slapdCPU += s1 - s0
+	s.clientCPU += c1 - c0
 	s.runs = append(s.runs, res)
 	fmt.Fprintln(b.results, res.Line())
 	b.printf("   %-18s %8.0f/s  p50 %sms  p99 %sms  errors %d\n", s.ep.name, res.Rate(),
