@@ -42,8 +42,8 @@ type otpMatch struct {
 // with delete-old + add-new, so of two binds with one code only one wins;
 // a valid HOTP code of a user who also has a TOTP token is answered; a bad
 // token configuration is logged instead of crashing or hanging.
-func verifyOTP(dir Directory, drift DriftMode) BindStep {
-	v := &otpVerifier{dir: dir, drift: drift}
+func verifyOTP(dir Directory, drift DriftMode, params *paramsCache) BindStep {
+	v := &otpVerifier{dir: dir, drift: drift, params: params}
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
 			if req.User == nil || !req.User.IsOTPUser {
@@ -79,10 +79,28 @@ func noMatch(ctx context.Context, req *BindRequest, next BindHandler) BindRespon
 	return resp
 }
 
-// commit spends the code, then hands the static part of the credential on.
+// commit spends the code and hands the static part of the credential on.
+// The two are independent round trips, so they run at the same time; the
+// answer is success only if both succeed, exactly as if the code had been
+// spent first (slapo-otp's order): a lost race is 49 whatever the password,
+// and a wrong password still leaves the code spent. Steps after this one
+// therefore see the bind before the commit is known, and must leave acting
+// on success to the steps above.
 func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch, next BindHandler) BindResponse {
 	req.trace("code matched, spending it", "token", m.token.DN, "attrs", swapSummary(m.swaps))
-	if err := v.dir.Swap(ctx, m.token.DN, m.swaps); err != nil {
+	req.Token = m.token.DN
+	swapped := make(chan error, 1)
+	go func() { swapped <- v.dir.Swap(ctx, m.token.DN, m.swaps) }()
+	var resp BindResponse
+	if len(m.static) == 0 {
+		// slapo-otp hands the empty rest to the backend, which refuses it
+		// (49); our upstream's front end would say 53, so answer here.
+		resp = invalidCredentials
+	} else {
+		req.Password = NewSecret(m.static)
+		resp = next.Bind(ctx, req)
+	}
+	if err := <-swapped; err != nil {
 		req.fail(err, "spend otp of token %q", m.token.DN)
 		if errors.Is(err, ErrConflict) {
 			req.Event = "AUTH_OTP_ALREADY_USED"
@@ -91,16 +109,6 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 		req.Event = "AUTH_FAILED"
 		return unavailable
 	}
-	req.Token = m.token.DN
-	if len(m.static) == 0 {
-		// slapo-otp hands the empty rest to the backend, which refuses it
-		// (49); our upstream's front end would say 53 instead, so answer
-		// here. The code is spent all the same.
-		req.Event = "AUTH_FAILED"
-		return invalidCredentials
-	}
-	req.Password = NewSecret(m.static)
-	resp := next.Bind(ctx, req)
 	req.Event = "AUTH_FAILED"
 	if resp.Code == Success {
 		req.Event = "AUTH_OK_OTP"
@@ -110,8 +118,9 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 
 // otpVerifier finds the token whose code matches.
 type otpVerifier struct {
-	dir   Directory
-	drift DriftMode
+	dir    Directory
+	drift  DriftMode
+	params *paramsCache
 }
 
 // find tries the TOTP token, then the HOTP token (slapo-otp's order); the
@@ -153,7 +162,7 @@ func (v *otpVerifier) try(ctx context.Context, req *BindRequest, dn string, kind
 	if err != nil {
 		return nil, err
 	}
-	pe, err := v.dir.Read(ctx, tok.ParamsDN, schema.ParamsAttributes)
+	pe, err := v.params.Read(ctx, tok.ParamsDN)
 	if err != nil {
 		return nil, fmt.Errorf("read params of token %q: %w", dn, err)
 	}

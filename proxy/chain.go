@@ -12,7 +12,8 @@ package proxy
 //     this an OTP user?
 //  5. verifyOTP   – for an OTP user: split the credential, check the code
 //     against the TOTP then the HOTP token (slapo-otp's order), commit the
-//     new counter with a compare-and-swap modify, hand on the static part.
+//     new counter with a compare-and-swap modify while handing the static
+//     part on (both must succeed).
 //  6. upstreamBind (the end of the chain) – bind as the user on the
 //     client's own upstream connection; its answer passes through.
 //
@@ -25,7 +26,7 @@ func (s *Server) bindChain() BindHandler {
 		limitRate(s.cfg.BindRatePerIP, s.cfg.BindRatePerDN, s.now),
 		checkShape(s.cfg.AllowAnonymous),
 		lookupUser(s.dir),
-		verifyOTP(s.dir, s.cfg.TOTPDrift),
+		verifyOTP(s.dir, s.cfg.TOTPDrift, newParamsCache(s.dir, s.cfg.ParamsCacheTTL, s.now)),
 	}
 	var h BindHandler = BindFunc(upstreamBind)
 	for i := len(steps) - 1; i >= 0; i-- {

@@ -52,6 +52,10 @@ type Config struct {
 	// TOTPDrift: "params" (default, slapo-otp's behaviour: drift read from
 	// the params entry) or "track" (the token's last drift is read back).
 	TOTPDrift DriftMode `yaml:"totp_drift"`
+	// ParamsCacheTTL: how long an OATH params entry read from the directory
+	// is reused (a change to one is in force after at most this). Default
+	// 5s; negative: read on every bind.
+	ParamsCacheTTL time.Duration `yaml:"params_cache_ttl"`
 	// MaxConnections: client connections held at once; more are told
 	// "busy" and closed. Default 10000.
 	MaxConnections int `yaml:"max_connections"`
@@ -101,6 +105,7 @@ func (c Config) withDefaults() Config {
 	defDur(&c.WriteTimeout, 30*time.Second)
 	defDur(&c.BindTimeout, 15*time.Second)
 	defDur(&c.UpstreamTimeout, 10*time.Second)
+	defDur(&c.ParamsCacheTTL, 5*time.Second)
 	if c.TOTPDrift == "" {
 		c.TOTPDrift = DriftParams
 	}
