@@ -8,11 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
