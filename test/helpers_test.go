@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,15 +34,31 @@ func registerSecret(s string) {
 	}
 }
 
+// Totals of the leak scan, printed by TestMain.
+var scannedLines, scannedLogs, leaks atomic.Int64
+
 // scanForSecrets fails t for every registered secret found in log.
 func scanForSecrets(t testing.TB, log string) {
 	t.Helper()
+	scannedLogs.Add(1)
+	scannedLines.Add(int64(strings.Count(log, "\n")))
 	sentSecrets.Range(func(k, _ any) bool {
 		if s := k.(string); strings.Contains(log, s) {
+			leaks.Add(1)
 			t.Errorf("a password or secret (%d bytes, starts %q) appears in the proxy log", len(s), s[:4])
 		}
 		return true
 	})
+}
+
+// TestMain runs the suite and reports the leak scan's totals.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	secrets := 0
+	sentSecrets.Range(func(any, any) bool { secrets++; return true })
+	fmt.Printf("leak scan: %d proxy logs, %d log lines scanned for %d passwords and secrets: %d found\n",
+		scannedLogs.Load(), scannedLines.Load(), secrets, leaks.Load())
+	os.Exit(code)
 }
 
 // noResponse is the pseudo result code of a bind that got no answer within
