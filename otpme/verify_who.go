@@ -1,0 +1,131 @@
+package otpme
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// resolveClient finds the calling client: it must exist, be enabled and
+// allow the caller's address.
+func (v *verification) resolveClient(ctx context.Context) (bool, error) {
+	name := v.req.Client
+	if name == "" {
+		return false, nil
+	}
+	c, err := v.e.c.Objects.Client(ctx, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		v.tr.warn("Client '%s' does not exist.", name)
+		return v.refuse(ctx, AuthClientUnknown, false)
+	case err != nil:
+		return true, fmt.Errorf("read client %q: %w", name, err)
+	case !c.Enabled:
+		v.tr.warn("Client '%s' is disabled.", name)
+		return v.refuse(ctx, AuthClientDisabled, false)
+	case !c.allows(v.req.ClientIP):
+		v.tr.warn("Client '%s' does not allow requests from '%s'.", name, v.req.ClientIP)
+		return v.refuse(ctx, AuthClientAddress, false)
+	}
+	v.tr.debug("Client '%s' exists.", name)
+	v.client = &c
+	return false, nil
+}
+
+// resolveGroup takes the client's access group. Without one, the request
+// goes on only if ALLOW_GROUP_MISSING is configured.
+func (v *verification) resolveGroup(ctx context.Context) (bool, error) {
+	gs, err := v.e.c.Objects.Groups(ctx)
+	if err != nil {
+		return true, fmt.Errorf("read access groups: %w", err)
+	}
+	v.graph = newGraph(gs)
+	if v.client != nil {
+		v.groupName = v.client.AccessGroup
+	}
+	if v.groupName == "" {
+		if v.e.c.AllowGroupMissing {
+			return false, nil
+		}
+		v.tr.warn("Request without access group and ALLOW_GROUP_MISSING is not configured.")
+		return v.refuse(ctx, AuthGroupMissing, false)
+	}
+	v.tr.debug("Got access group '%s' from client config.", v.groupName)
+	g, ok := v.graph.byName[v.groupName]
+	switch {
+	case !ok:
+		v.tr.warn("Access group '%s' does not exist.", v.groupName)
+		return v.refuse(ctx, AuthGroupUnknown, false)
+	case !g.Enabled:
+		v.tr.warn("Access group '%s' is disabled.", v.groupName)
+		return v.refuse(ctx, AuthGroupDisabled, false)
+	case !g.Sessions:
+		v.tr.debug("Session creation for access group '%s' is disabled. Verification of parent sessions will still be done.", g.Name)
+	}
+	v.group = &g
+	return false, nil
+}
+
+// resolveUser finds the user, who must be enabled; a disabled user's
+// sessions end. It sets the scope failures are counted in.
+func (v *verification) resolveUser(ctx context.Context) (bool, error) {
+	u, err := v.e.c.Objects.User(ctx, v.req.User)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		v.tr.warn("User '%s' does not exist.", v.req.User)
+		return v.refuse(ctx, AuthUserUnknown, false)
+	case err != nil:
+		return true, fmt.Errorf("read user %q: %w", v.req.User, err)
+	case !u.Enabled:
+		v.tr.warn("User '%s' is disabled. Removing its sessions.", u.Name)
+		if _, err := v.e.c.Store.DeleteSessions(ctx, SessionFilter{User: u.ID}); err != nil {
+			return true, fmt.Errorf("remove sessions of disabled user %q: %w", u.Name, err)
+		}
+		return v.refuse(ctx, AuthUserDisabled, false)
+	}
+	v.user = u
+	v.scope, v.maxFail = Scope{User: u.ID}, u.MaxFail
+	if v.group != nil {
+		v.scope.Group, v.maxFail = v.group.ID, v.group.MaxFail
+	}
+	return false, nil
+}
+
+// checkLock refuses a locked user: locked for the whole account (failures
+// without access group at the user's max_fail) or for the request's group
+// (failures in it at the group's max_fail). The attempt counts as a
+// failure too (once per distinct password), as in the guide.
+func (v *verification) checkLock(ctx context.Context) (bool, error) {
+	userFails, err := v.e.c.Store.Fails(ctx, Scope{User: v.user.ID})
+	if err != nil {
+		return true, fmt.Errorf("read login fail count of %q: %w", v.user.Name, err)
+	}
+	v.scopeFails = userFails
+	if v.group != nil {
+		if v.scopeFails, err = v.e.c.Store.Fails(ctx, v.scope); err != nil {
+			return true, fmt.Errorf("read login fail count of %q: %w", v.scopeName(), err)
+		}
+	}
+	switch {
+	case v.user.MaxFail > 0 && userFails >= v.user.MaxFail:
+		v.tr.warn("User '%s' is locked.", v.user.Name)
+	case v.group != nil && v.group.MaxFail > 0 && v.scopeFails >= v.group.MaxFail:
+		v.tr.warn("User '%s' is locked for access group '%s'.", v.user.Name, v.group.Name)
+	default:
+		return false, nil
+	}
+	return v.refuse(ctx, AuthUserLocked, true)
+}
+
+// userTokens returns the user's tokens, read once per verification.
+func (v *verification) userTokens(ctx context.Context) ([]Token, error) {
+	if v.tokensRead {
+		return v.tokens, nil
+	}
+	ts, err := v.e.c.Objects.Tokens(ctx, v.user.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read tokens of %q: %w", v.user.Name, err)
+	}
+	v.tokens, v.tokensRead = ts, true
+	return ts, nil
+}
