@@ -16,3 +16,16 @@ var OATHSchema []byte
 //
 //go:embed oath.ldif
 var OATHLDIF []byte
+
+// OTPmeSchema is otpme.schema, ldapotp's OTPme extension schema for
+// slapd.conf (`include`), to be loaded next to the OATH-LDAP schema. Do
+// not modify the slice.
+//
+//go:embed otpme.schema
+var OTPmeSchema []byte
+
+// OTPmeLDIF is otpme.ldif, the OTPme extension schema as the cn=config
+// entry cn=otpme,cn=schema,cn=config. Do not modify the slice.
+//
+//go:embed otpme.ldif
+var OTPmeLDIF []byte
