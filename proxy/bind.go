@@ -25,15 +25,21 @@ type BindRequest struct {
 	Received time.Time   // when the request was read (the OTP clock)
 	Peer     net.Addr    // the client's address
 	TLS      bool        // the client connection is encrypted
-	Listener string      // the listener's address as configured
-	Upstream Upstream    // the client's own upstream connection
-	Log      *slog.Logger
+	// CertSubject is the TLS client certificate's subject, "" if none.
+	CertSubject string
+	Listener    string   // the listener's address as configured
+	Upstream    Upstream // the client's own upstream connection
+	Log         *slog.Logger
 
 	// Outcome, for the one event line logged per bind.
-	User  *schema.User // set once the user entry was read
-	Token string       // DN of the token that matched, if any
-	Event string       // AUTH_* code; "" lets the edge derive it
-	Err   error        // what went wrong, for the operator only
+	User   *schema.User // set once the user entry was read
+	Token  string       // DN of the token that matched, if any
+	Event  string       // AUTH_* code; "" lets the edge derive it
+	Detail string       // the OTPme event line, if the engine decided
+	Err    error        // what went wrong, for the operator only
+	// ActAs, set on success, makes the connection's later operations carry
+	// the proxied-authorization control with this authzId ("dn:…").
+	ActAs string
 }
 
 // BindResponse is the answer to a bind: an LDAPResult and the response's

@@ -42,8 +42,7 @@ type otpMatch struct {
 // with delete-old + add-new, so of two binds with one code only one wins;
 // a valid HOTP code of a user who also has a TOTP token is answered; a bad
 // token configuration is logged instead of crashing or hanging.
-func verifyOTP(dir Directory, drift DriftMode, params *paramsCache) BindStep {
-	v := &otpVerifier{dir: dir, drift: drift, params: params}
+func verifyOTP(v *otpVerifier) BindStep {
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
 			if req.User == nil || !req.User.IsOTPUser {

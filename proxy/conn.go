@@ -24,7 +24,8 @@ type clientConn struct {
 	listener string
 	log      *slog.Logger
 
-	tls bool // TLS is on (LDAPS, or after StartTLS); read loop only
+	tls   bool   // TLS is on (LDAPS, or after StartTLS); read loop only
+	actAs string // authzId later operations act for (proxied authorization); read loop only
 
 	wmu sync.Mutex // serialises writes to the client and guards swapping nc
 
@@ -112,7 +113,14 @@ func (c *clientConn) relay(ctx context.Context, env envelope, msg []byte) bool {
 		c.write(encodeResponse(env.ID, tag, result{Code: Busy, Message: "too many outstanding operations"}))
 		return true
 	}
-	up, err := c.ensureUpstream(ctx)
+	var err error
+	if c.actAs != "" {
+		msg, err = withProxiedAuthz(msg, c.actAs)
+	}
+	var up *upstreamConn
+	if err == nil {
+		up, err = c.ensureUpstream(ctx)
+	}
 	if err == nil {
 		err = up.send(msg)
 	}

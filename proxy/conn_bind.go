@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -17,6 +18,8 @@ func (c *clientConn) bind(ctx context.Context, env envelope, msg []byte) bool {
 	start := time.Now()
 	req := &BindRequest{ID: env.ID, Received: c.srv.now(), Peer: c.nc.RemoteAddr(), TLS: c.tls, Listener: c.listener, Log: c.log}
 	req.Upstream = lazyUpstream{c}
+	req.CertSubject = c.certSubject()
+	c.actAs = ""
 	if err := decodeBind(msg, req); err != nil {
 		c.log.Warn("malformed bind request, closing", "msgid", env.ID, "err", err)
 		c.write(encodeResponse(env.ID, tagBindResponse, result{Code: ProtocolError, Message: "malformed bind request"}))
@@ -30,6 +33,8 @@ func (c *clientConn) bind(ctx context.Context, env envelope, msg []byte) bool {
 	resp := c.srv.chain.Bind(bctx, req)
 	if resp.Code != Success {
 		c.makeAnonymous(bctx, env.ID)
+	} else {
+		c.actAs = req.ActAs
 	}
 	c.logBind(req, resp, time.Since(start))
 	c.write(encodeResponse(env.ID, tagBindResponse, resp))
@@ -70,10 +75,26 @@ func (c *clientConn) logBind(req *BindRequest, resp BindResponse, dur time.Durat
 	if req.Token != "" {
 		attrs = append(attrs, slog.String("token", req.Token))
 	}
+	if req.Detail != "" {
+		attrs = append(attrs, slog.String("otpme", req.Detail))
+	}
 	if req.Err != nil {
 		attrs = append(attrs, slog.String("err", req.Err.Error()))
 	}
 	c.log.LogAttrs(context.Background(), level, event, attrs...)
+}
+
+// certSubject returns the subject of the client's TLS certificate, if any.
+func (c *clientConn) certSubject() string {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return ""
+	}
+	st := tc.ConnectionState()
+	if len(st.PeerCertificates) == 0 {
+		return ""
+	}
+	return st.PeerCertificates[0].Subject.String()
 }
 
 // lazyUpstream dials the client's upstream connection when a bind step

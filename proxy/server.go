@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ldapotp/ldapotp/otpme"
 )
 
 // Server is the ldapotp proxy: it accepts LDAP clients on one or more
@@ -21,8 +23,11 @@ type Server struct {
 	dir    Directory
 	chain  BindHandler
 	certs  *certStore // nil without tls_cert_file
-	log    *slog.Logger
-	now    func() time.Time
+
+	otpmeEngine *otpme.Engine // nil: no OTPme
+	otpmeDir    OTPmeDirectory
+	log         *slog.Logger
+	now         func() time.Time
 
 	connID    atomic.Uint64
 	clients   atomic.Int64 // open client connections
@@ -44,6 +49,12 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 // WithClock sets the clock used for TOTP (default: time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithOTPme turns on the OTPme step with an engine and the directory view
+// it needs (users by bind DN, client matching).
+func WithOTPme(e *otpme.Engine, d OTPmeDirectory) Option {
+	return func(s *Server) { s.otpmeEngine, s.otpmeDir = e, d }
+}
 
 // WithDirectory replaces the service-account directory client.
 func WithDirectory(d Directory) Option { return func(s *Server) { s.dir = d } }

@@ -98,9 +98,20 @@ func startProxy(t testing.TB, s *slapdtest.Server, change ...func(*proxy.Config)
 	return startProxyAt(t, s, s.URL, change...)
 }
 
+// startProxyOpts is startProxy with extra server options.
+func startProxyOpts(t testing.TB, s *slapdtest.Server, opts []proxy.Option, change ...func(*proxy.Config)) *runningProxy {
+	t.Helper()
+	return startProxyFull(t, s.URL, s, opts, change...)
+}
+
 // startProxyAt is startProxy with another upstream URL in front of s (a
 // fault-injecting link).
 func startProxyAt(t testing.TB, s *slapdtest.Server, upstream string, change ...func(*proxy.Config)) *runningProxy {
+	t.Helper()
+	return startProxyFull(t, upstream, s, nil, change...)
+}
+
+func startProxyFull(t testing.TB, upstream string, s *slapdtest.Server, extra []proxy.Option, change ...func(*proxy.Config)) *runningProxy {
 	t.Helper()
 	cfg := proxy.Config{
 		Listen:          []string{"127.0.0.1:0"},
@@ -113,7 +124,7 @@ func startProxyAt(t testing.TB, s *slapdtest.Server, upstream string, change ...
 	}
 	log := &syncBuffer{}
 	h := slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})
-	srv, err := proxy.New(cfg, proxy.WithLogger(slog.New(h)))
+	srv, err := proxy.New(cfg, append([]proxy.Option{proxy.WithLogger(slog.New(h))}, extra...)...)
 	require.NoError(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
