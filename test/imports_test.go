@@ -28,7 +28,7 @@ var importRules = map[string][]string{
 var relayFiles = []string{"proxy/wire.go", "proxy/conn.go", "proxy/conn_tls.go", "proxy/upstream.go", "proxy/dial.go"}
 
 // testingAllowed are the non-test packages that are test helpers.
-var testingAllowed = []string{"test/slapdtest", "otpme/storetest"}
+var testingAllowed = []string{"test/slapdtest", "otpme/storetest", "otpme/guidetest"}
 
 // TestImports enforces the import graph of DESIGN.md and STYLE.md.
 func TestImports(t *testing.T) {

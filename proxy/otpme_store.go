@@ -1,0 +1,901 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapotp/ldapotp/otpme"
+)
+
+// DirStore is the otpme.Store of several proxies behind one load balancer:
+// sessions, fail counters and used one-time codes are entries of class
+// otpmeState under ou=state,<otpme base>, written by the service account,
+// so every proxy sees every change at once and OpenLDAP replication
+// carries them. Its methods have exactly the semantics of otpme.MemStore.
+//
+// Every change that must be atomic across proxies is one LDAP operation
+// whose result decides, never a read followed by a blind write:
+//
+//   - UseCode adds an entry named by a hash of the token and the code:
+//     entryAlreadyExists (68) means the code was used. An expired leftover
+//     is taken over with a compare-and-swap of its otpmeData.
+//   - AddFail adds the password hash as a value of otpmeHash:
+//     attributeOrValueExists (20) means it was already counted; the count
+//     is the number of values.
+//   - CountLogin deletes the old otpmeLogins value and adds the new one in
+//     one modify; noSuchAttribute (16) means another proxy counted first,
+//     and the login is re-read and tried again (at most 32 times).
+//   - ResetFails deletes exactly the values it read; deletes that must not
+//     undo a concurrent change (Purge, the clean-up of an emptied fail
+//     entry) carry the LDAP assertion control (RFC 4528).
+//
+// The directory must support the assertion control (OpenLDAP does), and
+// the service account needs write access to the subtree
+// (examples/slapd/acl.conf, rule 6) and a size limit that covers all state
+// entries for Sessions(""), DeleteSessions and Purge (searches are paged).
+//
+// Entries (all of class otpmeState, otpmeKey as RDN):
+//
+//	session  otpmeKey=<session ID>   otpmeKind=session, otpmeUserID,
+//	         otpmeGroupID, otpmeTokenID (when not empty), otpmeLogins,
+//	         otpmeExpires (when it can expire), otpmeData (JSON, below)
+//	fail     otpmeKey=fail-<hex>      otpmeKind=fail, otpmeUserID,
+//	         otpmeGroupID, otpmeHash (one value per distinct password)
+//	code     otpmeKey=code-<hex>      otpmeKind=code, otpmeTokenID,
+//	         otpmeExpires, otpmeData (exact expiry and a nonce)
+//
+// otpmeExpires is a Unix time in seconds, rounded up, for searching;
+// otpmeData holds the exact times. Session IDs from the engine are hex, so
+// they never collide with the "fail-"/"code-" keys.
+type DirStore struct {
+	dir  *ServiceDirectory
+	base string // ou=state,<otpme base>
+}
+
+var _ otpme.Store = (*DirStore)(nil)
+
+// NewDirStore returns the store under ou=state,otpmeBase of d's directory.
+// otpmeBase must exist; ou=state is created when first needed.
+func NewDirStore(d *ServiceDirectory, otpmeBase string) *DirStore {
+	return &DirStore{dir: d, base: "ou=state," + otpmeBase}
+}
+
+// Base returns the DN of the state container.
+func (s *DirStore) Base() string { return s.base }
+
+// Attribute names and otpmeKind values of state entries (schema/otpme.schema).
+const (
+	stateClass      = "otpmeState"
+	stateAttrKey    = "otpmeKey"
+	stateAttrKind   = "otpmeKind"
+	stateAttrData   = "otpmeData"
+	stateAttrHash   = "otpmeHash"
+	stateAttrLogins = "otpmeLogins"
+	stateAttrExp    = "otpmeExpires"
+	stateAttrUser   = "otpmeUserID"
+	stateAttrGroup  = "otpmeGroupID"
+	stateAttrToken  = "otpmeTokenID"
+
+	stateSession = "session"
+	stateFail    = "fail"
+	stateCode    = "code"
+)
+
+// stateCASRetries bounds every compare-and-swap loop. Each lost round means
+// another proxy's change went through, so a loop runs out only under
+// extreme contention on one entry; the call then fails (and the engine
+// refuses the login) instead of spinning.
+const stateCASRetries = 32
+
+// statePageSize is the page size of state searches (RFC 2696).
+const statePageSize = 500
+
+// oidAssertion is the LDAP assertion control (RFC 4528).
+const oidAssertion = "1.3.6.1.1.12"
+
+// errStateContention is returned when a compare-and-swap loop ran out.
+var errStateContention = errors.New("too many concurrent changes")
+
+// ---- fail counters ----
+
+// AddFail implements otpme.Store: it adds pwHash to the scope's otpmeHash
+// values, creating the scope's entry on its first failure.
+func (s *DirStore) AddFail(ctx context.Context, scope otpme.Scope, pwHash string) (int, error) {
+	key := stateKey(stateFail, scope.User, scope.Group)
+	dn := s.dn(key)
+	for range stateCASRetries {
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Add(stateAttrHash, []string{pwHash})
+		err := s.modify(ctx, mod)
+		switch {
+		case err == nil, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists):
+			n, err := s.countValues(ctx, dn, stateAttrHash)
+			return max(n, 1), err // a reset racing in between: we counted 1
+		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+			return 0, err
+		}
+		err = s.add(ctx, s.failEntry(key, scope, pwHash))
+		if err == nil {
+			return 1, nil
+		}
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			return 0, err
+		}
+		// Another proxy created it first: add the value to theirs.
+	}
+	return 0, fmt.Errorf("add failure to %q: %w", dn, errStateContention)
+}
+
+// failEntry is the add request of a fail scope's first failure.
+func (s *DirStore) failEntry(key string, scope otpme.Scope, pwHash string) *ldap.AddRequest {
+	req := s.stateEntry(key, stateFail)
+	optional(req, stateAttrUser, scope.User)
+	optional(req, stateAttrGroup, scope.Group)
+	req.Attribute(stateAttrHash, []string{pwHash})
+	return req
+}
+
+// Fails implements otpme.Store.
+func (s *DirStore) Fails(ctx context.Context, scope otpme.Scope) (int, error) {
+	return s.countValues(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)), stateAttrHash)
+}
+
+// countValues returns how many values attr has in the entry dn (0 if the
+// entry does not exist).
+func (s *DirStore) countValues(ctx context.Context, dn, attr string) (int, error) {
+	e, err := s.read(ctx, dn, attr)
+	if e == nil {
+		return 0, err
+	}
+	return len(e.GetEqualFoldRawAttributeValues(attr)), nil
+}
+
+// ResetFails implements otpme.Store.
+func (s *DirStore) ResetFails(ctx context.Context, scope otpme.Scope) (int, error) {
+	return s.resetFails(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)))
+}
+
+// resetFails deletes exactly the otpmeHash values it read, so a failure
+// another proxy adds meanwhile is either counted in the result or kept,
+// then deletes the entry if it is still empty.
+func (s *DirStore) resetFails(ctx context.Context, dn string) (int, error) {
+	for range stateCASRetries {
+		e, err := s.read(ctx, dn, stateAttrHash)
+		if e == nil {
+			return 0, err
+		}
+		values := e.GetEqualFoldAttributeValues(stateAttrHash)
+		if len(values) == 0 {
+			return 0, s.dropEmptyFail(ctx, dn)
+		}
+		mod := ldap.NewModifyRequest(dn, nil)
+		mod.Delete(stateAttrHash, values)
+		err = s.modify(ctx, mod)
+		switch {
+		case err == nil:
+			return len(values), s.dropEmptyFail(ctx, dn)
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+			return 0, nil
+		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
+			return 0, err
+		}
+		// Another reset removed some of the values first: read again.
+	}
+	return 0, fmt.Errorf("reset failures of %q: %w", dn, errStateContention)
+}
+
+// dropEmptyFail deletes the fail entry dn if it holds no failure (a
+// failure added meanwhile keeps it).
+func (s *DirStore) dropEmptyFail(ctx context.Context, dn string) error {
+	err := s.deleteIf(ctx, dn, "(!("+stateAttrHash+"=*))")
+	if errors.Is(err, errStateChanged) {
+		return nil
+	}
+	return err
+}
+
+// ResetUserFails implements otpme.Store.
+func (s *DirStore) ResetUserFails(ctx context.Context, user string) error {
+	filter := "(&(objectClass=" + stateClass + ")(" + stateAttrKind + "=" + stateFail + ")" + eqOrAbsent(stateAttrUser, user) + ")"
+	entries, err := s.search(ctx, filter, stateAttrUser)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.GetEqualFoldAttributeValue(stateAttrUser) != user {
+			continue // the directory matched a value that differs in spacing only
+		}
+		if _, err := s.resetFails(ctx, e.DN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- used codes ----
+
+// UseCode implements otpme.Store: the first use adds the code's entry; a
+// later use finds it (entryAlreadyExists) and is the first again only if
+// the entry has expired, by replacing its otpmeData value with a
+// compare-and-swap that exactly one racer wins.
+func (s *DirStore) UseCode(ctx context.Context, token, code string, now, expires time.Time) (bool, error) {
+	key := stateKey(stateCode, token, code)
+	dn := s.dn(key)
+	rec, err := newCodeRecord(expires)
+	if err != nil {
+		return false, fmt.Errorf("use code %q: %w", dn, err)
+	}
+	for range stateCASRetries {
+		err := s.add(ctx, s.codeEntry(key, token, rec))
+		switch {
+		case err == nil:
+			return true, nil
+		case !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists):
+			return false, err
+		}
+		old, err := s.readCode(ctx, dn)
+		switch {
+		case err != nil:
+			return false, err
+		case old == nil:
+			continue // purged in between: add again
+		case old.Expires.After(now):
+			return false, nil
+		}
+		won, err := s.renewCode(ctx, dn, old, rec)
+		if won || err != nil {
+			return won, err
+		}
+	}
+	return false, fmt.Errorf("use code %q: %w", dn, errStateContention)
+}
+
+// codeRecord is the otpmeData of a used code. The nonce makes every value
+// unique, so that a compare-and-swap on it cannot be fooled by an equal
+// value written by another proxy.
+type codeRecord struct {
+	Expires time.Time `json:"expires"`
+	Nonce   string    `json:"nonce"`
+	raw     string
+}
+
+// newCodeRecord returns a record expiring at expires with a fresh nonce.
+func newCodeRecord(expires time.Time) (*codeRecord, error) {
+	var n [12]byte
+	_, _ = rand.Read(n[:]) // crypto/rand.Read never fails (Go 1.24+)
+	r := &codeRecord{Expires: expires.UTC(), Nonce: hex.EncodeToString(n[:])}
+	b, err := json.Marshal(r) // fails only for years after 9999
+	if err != nil {
+		return nil, fmt.Errorf("encode expiry: %w", err)
+	}
+	r.raw = string(b)
+	return r, nil
+}
+
+// decodeCodeRecord parses a code entry's otpmeData.
+func decodeCodeRecord(raw []byte) (*codeRecord, error) {
+	r := &codeRecord{raw: string(raw)}
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// codeEntry is the add request of a used code.
+func (s *DirStore) codeEntry(key, token string, rec *codeRecord) *ldap.AddRequest {
+	req := s.stateEntry(key, stateCode)
+	optional(req, stateAttrToken, token)
+	req.Attribute(stateAttrExp, []string{strconv.FormatInt(ceilUnix(rec.Expires), 10)})
+	req.Attribute(stateAttrData, []string{rec.raw})
+	return req
+}
+
+// readCode reads a used code's record (nil if there is no entry).
+func (s *DirStore) readCode(ctx context.Context, dn string) (*codeRecord, error) {
+	e, err := s.read(ctx, dn, stateAttrData)
+	if e == nil {
+		return nil, err
+	}
+	rec, err := decodeCodeRecord(e.GetEqualFoldRawAttributeValue(stateAttrData))
+	if err != nil {
+		return nil, fmt.Errorf("decode used code %q: %w", dn, err)
+	}
+	return rec, nil
+}
+
+// renewCode replaces the expired record old by rec. It reports false
+// (without error) when another proxy changed or deleted the entry first.
+func (s *DirStore) renewCode(ctx context.Context, dn string, old, rec *codeRecord) (bool, error) {
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Delete(stateAttrData, []string{old.raw})
+	mod.Add(stateAttrData, []string{rec.raw})
+	mod.Replace(stateAttrExp, []string{strconv.FormatInt(ceilUnix(rec.Expires), 10)})
+	err := s.modify(ctx, mod)
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ---- sessions ----
+
+// CreateSessions implements otpme.Store: it adds one entry per session and,
+// if one cannot be added, deletes the ones it added.
+func (s *DirStore) CreateSessions(ctx context.Context, ss []otpme.Session) error {
+	for i, sess := range ss {
+		for _, o := range ss[:i] {
+			if o.ID == sess.ID {
+				return fmt.Errorf("create session %s: %w", sess.ID, otpme.ErrSessionExists)
+			}
+		}
+	}
+	for i, sess := range ss {
+		req, err := s.sessionEntry(sess)
+		if err == nil {
+			err = s.add(ctx, req)
+		}
+		if err == nil {
+			continue
+		}
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			err = fmt.Errorf("create session %s: %w", sess.ID, otpme.ErrSessionExists)
+		}
+		return errors.Join(err, s.undoCreate(ctx, ss[:i]))
+	}
+	return nil
+}
+
+// undoCreate deletes the sessions CreateSessions added before it failed.
+func (s *DirStore) undoCreate(ctx context.Context, created []otpme.Session) error {
+	var errs []error
+	for _, sess := range created {
+		if _, err := s.delete(ctx, s.dn(sess.ID)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sessionRecord is the otpmeData of a session: every field of
+// otpme.Session except Logins, which is otpmeLogins (the attribute that
+// CountLogin swaps). Its JSON names are the stored format; do not change
+// them.
+type sessionRecord struct {
+	ID            string        `json:"id"`
+	Login         string        `json:"login"`
+	User          string        `json:"user"`
+	Group         string        `json:"group,omitempty"`
+	Token         string        `json:"token"`
+	AuthType      string        `json:"auth_type"`
+	Client        string        `json:"client,omitempty"`
+	ClientIP      string        `json:"client_ip,omitempty"`
+	Salt          []byte        `json:"salt"`
+	PasswordHash  []byte        `json:"password_hash"`
+	LogoutHash    []byte        `json:"logout_hash"`
+	Created       time.Time     `json:"created"`
+	LastUsed      time.Time     `json:"last_used"`
+	Expires       time.Time     `json:"expires"`
+	UnusedTimeout time.Duration `json:"unused_timeout_ns"`
+	MaxLogin      int           `json:"max_login"`
+}
+
+// encodeSession returns the otpmeData of sess.
+func encodeSession(sess otpme.Session) (string, error) {
+	r := sessionRecord{
+		ID: sess.ID, Login: sess.Login, User: sess.User, Group: sess.Group, Token: sess.Token,
+		AuthType: sess.AuthType, Client: sess.Client, ClientIP: sess.ClientIP,
+		Salt: sess.Salt, PasswordHash: sess.PasswordHash, LogoutHash: sess.LogoutHash,
+		Created: sess.Created.UTC(), LastUsed: sess.LastUsed.UTC(), Expires: sess.Expires.UTC(),
+		UnusedTimeout: sess.UnusedTimeout, MaxLogin: sess.MaxLogin,
+	}
+	b, err := json.Marshal(r) // fails only for years after 9999
+	if err != nil {
+		return "", fmt.Errorf("encode session %s: %w", sess.ID, err)
+	}
+	return string(b), nil
+}
+
+// decodeSession is the inverse of encodeSession, with Logins from
+// otpmeLogins.
+func decodeSession(data []byte, logins string) (otpme.Session, error) {
+	var r sessionRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return otpme.Session{}, err
+	}
+	n, err := strconv.Atoi(logins)
+	if err != nil {
+		return otpme.Session{}, fmt.Errorf("%s %q: %w", stateAttrLogins, logins, err)
+	}
+	return otpme.Session{
+		ID: r.ID, Login: r.Login, User: r.User, Group: r.Group, Token: r.Token,
+		AuthType: r.AuthType, Client: r.Client, ClientIP: r.ClientIP,
+		Salt: r.Salt, PasswordHash: r.PasswordHash, LogoutHash: r.LogoutHash,
+		Created: r.Created, LastUsed: r.LastUsed, Expires: r.Expires,
+		UnusedTimeout: r.UnusedTimeout, Logins: n, MaxLogin: r.MaxLogin,
+	}, nil
+}
+
+// sessionEntry is the add request of a new session.
+func (s *DirStore) sessionEntry(sess otpme.Session) (*ldap.AddRequest, error) {
+	data, err := encodeSession(sess)
+	if err != nil {
+		return nil, err
+	}
+	req := s.stateEntry(sess.ID, stateSession)
+	optional(req, stateAttrUser, sess.User)
+	optional(req, stateAttrGroup, sess.Group)
+	optional(req, stateAttrToken, sess.Token)
+	req.Attribute(stateAttrLogins, []string{strconv.Itoa(sess.Logins)})
+	if exp, ok := sessionExpiry(sess); ok {
+		req.Attribute(stateAttrExp, []string{strconv.FormatInt(ceilUnix(exp), 10)})
+	}
+	req.Attribute(stateAttrData, []string{data})
+	return req, nil
+}
+
+// sessionExpiry returns the earliest time sess expires at (see
+// otpme.Session.Expired); false if it never does.
+func sessionExpiry(sess otpme.Session) (time.Time, bool) {
+	exp, ok := sess.Expires, !sess.Expires.IsZero()
+	if sess.UnusedTimeout > 0 {
+		if unused := sess.LastUsed.Add(sess.UnusedTimeout); !ok || unused.Before(exp) {
+			exp, ok = unused, true
+		}
+	}
+	return exp, ok
+}
+
+// sessionAttrs are the attributes read to decode a session.
+var sessionAttrs = []string{stateAttrKind, stateAttrData, stateAttrLogins, stateAttrUser, stateAttrGroup, stateAttrToken, stateAttrKey}
+
+// entrySession decodes a session entry.
+func entrySession(e *ldap.Entry) (otpme.Session, error) {
+	sess, err := decodeSession(e.GetEqualFoldRawAttributeValue(stateAttrData), e.GetEqualFoldAttributeValue(stateAttrLogins))
+	if err != nil {
+		return otpme.Session{}, fmt.Errorf("decode session %q: %w", e.DN, err)
+	}
+	return sess, nil
+}
+
+// Sessions implements otpme.Store.
+func (s *DirStore) Sessions(ctx context.Context, user string) ([]otpme.Session, error) {
+	entries, err := s.search(ctx, sessionFilter(otpme.SessionFilter{User: user}), sessionAttrs...)
+	if err != nil {
+		return nil, err
+	}
+	var out []otpme.Session
+	for _, e := range entries {
+		sess, err := entrySession(e)
+		if err != nil {
+			return nil, err
+		}
+		if user == "" || sess.User == user {
+			out = append(out, sess)
+		}
+	}
+	return out, nil
+}
+
+// CountLogin implements otpme.Store: read the session, check it, and swap
+// otpmeLogins (and write LastUsed) in one modify; retry if another proxy
+// counted first.
+func (s *DirStore) CountLogin(ctx context.Context, id string, now time.Time) (otpme.Session, error) {
+	if id == "" {
+		return otpme.Session{}, fmt.Errorf("count login of session %q: %w", id, otpme.ErrSessionNotFound)
+	}
+	dn := s.dn(id)
+	for range stateCASRetries {
+		sess, err := s.readSession(ctx, dn)
+		if err != nil {
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, err)
+		}
+		if err := countable(sess, now); err != nil {
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, err)
+		}
+		next := sess
+		next.Logins++
+		next.LastUsed = now
+		mod, err := countRequest(dn, sess.Logins, next)
+		if err != nil {
+			return otpme.Session{}, err
+		}
+		err = s.modify(ctx, mod)
+		switch {
+		case err == nil:
+			return next, nil
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, otpme.ErrSessionNotFound)
+		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
+			return otpme.Session{}, err
+		}
+		// Another proxy counted a login first: read again.
+	}
+	return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, errStateContention)
+}
+
+// readSession reads the session entry dn; otpme.ErrSessionNotFound if
+// there is none.
+func (s *DirStore) readSession(ctx context.Context, dn string) (otpme.Session, error) {
+	e, err := s.read(ctx, dn, sessionAttrs...)
+	switch {
+	case err != nil:
+		return otpme.Session{}, err
+	case e == nil, e.GetEqualFoldAttributeValue(stateAttrKind) != stateSession:
+		return otpme.Session{}, otpme.ErrSessionNotFound
+	}
+	return entrySession(e)
+}
+
+// countable reports whether sess may count a login at now, as MemStore
+// decides it.
+func countable(sess otpme.Session, now time.Time) error {
+	if expired, _ := sess.Expired(now); expired {
+		return otpme.ErrSessionNotFound
+	}
+	if sess.MaxLogin > 0 && sess.Logins >= sess.MaxLogin {
+		return otpme.ErrMaxLogin
+	}
+	return nil
+}
+
+// countRequest is the compare-and-swap of CountLogin: the old otpmeLogins
+// value is deleted by value (noSuchAttribute if another proxy moved it),
+// the new one added, and the data and expiry rewritten, in one modify.
+func countRequest(dn string, oldLogins int, next otpme.Session) (*ldap.ModifyRequest, error) {
+	data, err := encodeSession(next)
+	if err != nil {
+		return nil, err
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Delete(stateAttrLogins, []string{strconv.Itoa(oldLogins)})
+	mod.Add(stateAttrLogins, []string{strconv.Itoa(next.Logins)})
+	mod.Replace(stateAttrData, []string{data})
+	if exp, ok := sessionExpiry(next); ok {
+		mod.Replace(stateAttrExp, []string{strconv.FormatInt(ceilUnix(exp), 10)})
+	}
+	return mod, nil
+}
+
+// DeleteSessions implements otpme.Store. Sessions are matched on their
+// entry's attributes, so an entry whose data cannot be decoded can still
+// be deleted by ID, user, group or token.
+func (s *DirStore) DeleteSessions(ctx context.Context, f otpme.SessionFilter) (int, error) {
+	entries, err := s.search(ctx, sessionFilter(f), sessionAttrs...)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		ok, err := matchSessionEntry(f, e)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		deleted, err := s.delete(ctx, e.DN)
+		if err != nil {
+			return n, err
+		}
+		if deleted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// matchSessionEntry reports whether the session entry e matches f exactly
+// (the directory's filter ignores differences in spacing). The data is
+// decoded only to match f.Login.
+func matchSessionEntry(f otpme.SessionFilter, e *ldap.Entry) (bool, error) {
+	got := otpme.Session{
+		ID:    e.GetEqualFoldAttributeValue(stateAttrKey),
+		User:  e.GetEqualFoldAttributeValue(stateAttrUser),
+		Group: e.GetEqualFoldAttributeValue(stateAttrGroup),
+		Token: e.GetEqualFoldAttributeValue(stateAttrToken),
+	}
+	if f.Login != "" {
+		sess, err := entrySession(e)
+		if err != nil {
+			return false, err
+		}
+		got.Login = sess.Login
+	}
+	return f.Match(got), nil
+}
+
+// sessionFilter is the search filter of the session entries that may match
+// f: every non-empty field but Login is an equality.
+func sessionFilter(f otpme.SessionFilter) string {
+	var b strings.Builder
+	b.WriteString("(&(objectClass=" + stateClass + ")(" + stateAttrKind + "=" + stateSession + ")")
+	for _, c := range [][2]string{{stateAttrKey, f.ID}, {stateAttrUser, f.User}, {stateAttrGroup, f.Group}, {stateAttrToken, f.Token}} {
+		if c[1] != "" {
+			b.WriteString("(" + c[0] + "=" + ldap.EscapeFilter(c[1]) + ")")
+		}
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// ---- purge ----
+
+// Purge implements otpme.Store. It finds candidates by otpmeExpires,
+// decides on the exact times in otpmeData, and deletes each with an
+// assertion that the entry is unchanged since it was read, so a session
+// counted or a code renewed meanwhile by another proxy survives.
+func (s *DirStore) Purge(ctx context.Context, now time.Time) (int, error) {
+	filter := fmt.Sprintf("(&(objectClass=%s)(%s<=%d))", stateClass, stateAttrExp, ceilUnix(now))
+	entries, err := s.search(ctx, filter, sessionAttrs...)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		assert, err := purgeAssertion(e, now)
+		if err != nil {
+			errs = append(errs, err) // keep purging the others
+		}
+		if assert == "" {
+			continue
+		}
+		switch err := s.deleteIf(ctx, e.DN, assert); {
+		case err == nil:
+			n++
+		case !errors.Is(err, errStateChanged):
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// purgeAssertion returns the assertion filter under which the expired
+// entry e may be deleted, or "" if e has not expired at now (or is not a
+// session or used code).
+func purgeAssertion(e *ldap.Entry, now time.Time) (string, error) {
+	switch e.GetEqualFoldAttributeValue(stateAttrKind) {
+	case stateSession:
+		sess, err := entrySession(e)
+		if err != nil {
+			return "", err
+		}
+		if expired, _ := sess.Expired(now); expired {
+			return "(" + stateAttrLogins + "=" + strconv.Itoa(sess.Logins) + ")", nil
+		}
+	case stateCode:
+		rec, err := decodeCodeRecord(e.GetEqualFoldRawAttributeValue(stateAttrData))
+		if err != nil {
+			return "", fmt.Errorf("decode used code %q: %w", e.DN, err)
+		}
+		if !rec.Expires.After(now) {
+			return "(" + stateAttrData + "=" + ldap.EscapeFilter(rec.raw) + ")", nil
+		}
+	}
+	return "", nil
+}
+
+// ---- names and values ----
+
+// stateKey returns the otpmeKey of a fail scope or used code: the kind and
+// the hex SHA-256 of the kind and the parts, each prefixed with its length,
+// so that no two inputs share a key and no value needs escaping.
+func stateKey(kind string, parts ...string) string {
+	h := sha256.New()
+	var n [4]byte
+	for _, p := range append([]string{kind}, parts...) {
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil))
+}
+
+// dn returns the DN of the state entry with the given otpmeKey.
+func (s *DirStore) dn(key string) string {
+	return stateAttrKey + "=" + ldap.EscapeDN(key) + "," + s.base
+}
+
+// stateEntry starts the add request of the state entry of kind with the
+// given otpmeKey (its RDN).
+func (s *DirStore) stateEntry(key, kind string) *ldap.AddRequest {
+	req := ldap.NewAddRequest(s.dn(key), nil)
+	req.Attribute("objectClass", []string{stateClass})
+	req.Attribute(stateAttrKey, []string{key})
+	req.Attribute(stateAttrKind, []string{kind})
+	return req
+}
+
+// optional adds attr to req if value is not empty (an empty directory
+// string is not a valid value).
+func optional(req *ldap.AddRequest, attr, value string) {
+	if value != "" {
+		req.Attribute(attr, []string{value})
+	}
+}
+
+// eqOrAbsent is the filter attr=value, or "attr is absent" for "".
+func eqOrAbsent(attr, value string) string {
+	if value == "" {
+		return "(!(" + attr + "=*))"
+	}
+	return "(" + attr + "=" + ldap.EscapeFilter(value) + ")"
+}
+
+// ceilUnix is t in Unix seconds, rounded up: an entry expiring at t has
+// expired at now only if ceilUnix(t) <= ceilUnix(now), so a search with
+// the latter finds every candidate.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}
+
+// assertionControl is the LDAP assertion control (RFC 4528) for filter:
+// the operation it travels with fails with assertionFailed (122), changing
+// nothing, unless the entry matches filter when the operation is applied.
+func assertionControl(filter string) (ldap.Control, error) {
+	p, err := ldap.CompileFilter(filter)
+	if err != nil {
+		return nil, fmt.Errorf("assertion %s: %w", filter, err)
+	}
+	return &ldap.ControlString{ControlType: oidAssertion, Criticality: true, ControlValue: string(p.Bytes())}, nil
+}
+
+// ---- directory operations ----
+
+// errStateChanged: a conditional delete found the entry changed or gone.
+var errStateChanged = errors.New("state entry changed or gone")
+
+// conn returns a pooled service-account connection, or the context's error.
+func (s *DirStore) conn(ctx context.Context) (*ldap.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.dir.conn(ctx)
+}
+
+// read returns the entry at dn with attrs, nil (and no error) if there is
+// none. A read that fails on a broken connection is tried once more.
+func (s *DirStore) read(ctx context.Context, dn string, attrs ...string) (*ldap.Entry, error) {
+	var res *ldap.SearchResult
+	err := s.retryRead(ctx, func(c *ldap.Conn) (err error) {
+		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", attrs, nil)
+		res, err = c.Search(req)
+		return err
+	})
+	switch {
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+		return nil, nil
+	case err != nil:
+		return nil, classify(err, fmt.Sprintf("read %q", dn))
+	case len(res.Entries) != 1:
+		return nil, nil
+	}
+	return res.Entries[0], nil
+}
+
+// search returns the entries below the state container that match filter
+// (none if the container does not exist yet), in pages.
+func (s *DirStore) search(ctx context.Context, filter string, attrs ...string) ([]*ldap.Entry, error) {
+	var res *ldap.SearchResult
+	err := s.retryRead(ctx, func(c *ldap.Conn) (err error) {
+		req := ldap.NewSearchRequest(s.base, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			filter, attrs, nil)
+		res, err = c.SearchWithPaging(req, statePageSize)
+		return err
+	})
+	switch {
+	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+		return nil, nil
+	case err != nil:
+		return nil, classify(err, fmt.Sprintf("search %q for %s", s.base, filter))
+	}
+	return res.Entries, nil
+}
+
+// retryRead runs the read op, and once more on a fresh connection if the
+// connection broke. Writes are never retried (they may have been applied).
+func (s *DirStore) retryRead(ctx context.Context, op func(*ldap.Conn) error) error {
+	var err error
+	for range 2 {
+		var c *ldap.Conn
+		if c, err = s.conn(ctx); err != nil {
+			return err
+		}
+		if err = op(c); !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+			return err
+		}
+	}
+	return err
+}
+
+// add adds req; if the state container does not exist yet, it creates it
+// and adds again. The error keeps the LDAP result code (ldap.IsErrorWithCode).
+func (s *DirStore) add(ctx context.Context, req *ldap.AddRequest) error {
+	err := s.addOnce(ctx, req)
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return err
+	}
+	if err := s.createBase(ctx); err != nil {
+		return err
+	}
+	return s.addOnce(ctx, req)
+}
+
+// addOnce adds req.
+func (s *DirStore) addOnce(ctx context.Context, req *ldap.AddRequest) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return classify(err, fmt.Sprintf("add %q", req.DN))
+	}
+	return classify(c.Add(req), fmt.Sprintf("add %q", req.DN))
+}
+
+// createBase creates the state container (ou=state); one that another
+// proxy created first is fine.
+func (s *DirStore) createBase(ctx context.Context) error {
+	req := ldap.NewAddRequest(s.base, nil)
+	req.Attribute("objectClass", []string{"organizationalUnit"})
+	req.Attribute("ou", []string{"state"})
+	err := s.addOnce(ctx, req)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// modify applies req. The error keeps the LDAP result code.
+func (s *DirStore) modify(ctx context.Context, req *ldap.ModifyRequest) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return classify(err, fmt.Sprintf("modify %q", req.DN))
+	}
+	return classify(c.Modify(req), fmt.Sprintf("modify %q", req.DN))
+}
+
+// delete deletes dn and reports whether it did (false if it was gone).
+func (s *DirStore) delete(ctx context.Context, dn string) (bool, error) {
+	err := s.del(ctx, ldap.NewDelRequest(dn, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// deleteIf deletes dn if it matches the assertion filter when the delete
+// is applied. It returns errStateChanged if the entry did not match or was
+// gone.
+func (s *DirStore) deleteIf(ctx context.Context, dn, assert string) error {
+	ctrl, err := assertionControl(assert)
+	if err != nil {
+		return err
+	}
+	err = s.del(ctx, ldap.NewDelRequest(dn, []ldap.Control{ctrl}))
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject) {
+		return fmt.Errorf("delete %q: %w", dn, errStateChanged)
+	}
+	return err
+}
+
+// del sends req.
+func (s *DirStore) del(ctx context.Context, req *ldap.DelRequest) error {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return classify(err, fmt.Sprintf("delete %q", req.DN))
+	}
+	return classify(c.Del(req), fmt.Sprintf("delete %q", req.DN))
+}

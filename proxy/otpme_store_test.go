@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ldapotp/ldapotp/otpme"
+)
+
+var storeT0 = time.Date(2024, 5, 1, 17, 0, 0, 0, time.UTC)
+
+func TestDirStore_SessionEncoding(t *testing.T) {
+	tests := []struct {
+		name string
+		s    otpme.Session
+	}{
+		{"full", otpme.Session{ID: "a1", Login: "a0", User: "u", Group: "g", Token: "t", AuthType: "clear-text",
+			Client: "roundcube", ClientIP: "192.0.2.1", Salt: []byte{0, 1, 0xff}, PasswordHash: []byte("pw"),
+			LogoutHash: []byte("slp"), Created: storeT0, LastUsed: storeT0.Add(time.Nanosecond),
+			Expires: storeT0.Add(30 * time.Minute), UnusedTimeout: 5 * time.Minute, Logins: 3, MaxLogin: 4}},
+		{"zero-times-and-nil-bytes", otpme.Session{ID: "b1", Login: "b1", User: "u"}},
+		{"local-zone", otpme.Session{ID: "c1", Created: storeT0.In(time.FixedZone("x", 3600)), Salt: []byte{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := encodeSession(tt.s)
+			require.NoError(t, err)
+			got, err := decodeSession([]byte(data), "3")
+			require.NoError(t, err)
+			for _, p := range [][2]time.Time{{tt.s.Created, got.Created}, {tt.s.LastUsed, got.LastUsed}, {tt.s.Expires, got.Expires}} {
+				assert.True(t, p[0].Equal(p[1]), "%v != %v", p[0], p[1])
+			}
+			want := tt.s
+			want.Logins = 3
+			want.Created, want.LastUsed, want.Expires = got.Created, got.LastUsed, got.Expires
+			assert.Equal(t, want, got)
+		})
+	}
+	data, err := encodeSession(tests[0].s)
+	require.NoError(t, err)
+	_, err = decodeSession([]byte(data), "x")
+	assert.Error(t, err, "otpmeLogins must be a number")
+	_, err = decodeSession([]byte("{"), "1")
+	assert.Error(t, err)
+	_, err = encodeSession(otpme.Session{ID: "far", Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	assert.Error(t, err, "a time JSON cannot hold is an error, not an empty value")
+}
+
+func TestDirStore_SessionExpiry(t *testing.T) {
+	tests := []struct {
+		name   string
+		s      otpme.Session
+		want   time.Time
+		expire bool
+	}{
+		{"never", otpme.Session{LastUsed: storeT0}, time.Time{}, false},
+		{"hard-only", otpme.Session{LastUsed: storeT0, Expires: storeT0.Add(time.Hour)}, storeT0.Add(time.Hour), true},
+		{"unused-only", otpme.Session{LastUsed: storeT0, UnusedTimeout: time.Minute}, storeT0.Add(time.Minute), true},
+		{"unused-first", otpme.Session{LastUsed: storeT0, Expires: storeT0.Add(time.Hour), UnusedTimeout: time.Minute}, storeT0.Add(time.Minute), true},
+		{"hard-first", otpme.Session{LastUsed: storeT0, Expires: storeT0.Add(time.Minute), UnusedTimeout: time.Hour}, storeT0.Add(time.Minute), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := sessionExpiry(tt.s)
+			assert.Equal(t, tt.expire, ok)
+			assert.True(t, tt.want.Equal(got), "%v", got)
+			if ok {
+				expired, _ := tt.s.Expired(got)
+				assert.True(t, expired, "expired at its expiry")
+				expired, _ = tt.s.Expired(got.Add(-time.Nanosecond))
+				assert.False(t, expired, "alive just before")
+			}
+		})
+	}
+}
+
+func TestDirStore_CeilUnix(t *testing.T) {
+	assert.Equal(t, storeT0.Unix(), ceilUnix(storeT0))
+	assert.Equal(t, storeT0.Unix()+1, ceilUnix(storeT0.Add(time.Nanosecond)))
+	assert.Equal(t, storeT0.Unix()+1, ceilUnix(storeT0.Add(time.Second-time.Nanosecond)))
+	// Purge's search finds every candidate: expiry <= now implies
+	// ceilUnix(expiry) <= ceilUnix(now).
+	for _, d := range []time.Duration{0, 1, 999999999, time.Second, 1500 * time.Millisecond} {
+		exp := storeT0.Add(d)
+		for _, later := range []time.Duration{0, 1, 499 * time.Millisecond, time.Second} {
+			assert.LessOrEqual(t, ceilUnix(exp), ceilUnix(exp.Add(later)))
+		}
+	}
+}
+
+func TestDirStore_Keys(t *testing.T) {
+	assert.NotEqual(t, stateKey(stateFail, "a", "bc"), stateKey(stateFail, "ab", "c"), "parts are length-prefixed")
+	assert.NotEqual(t, stateKey(stateFail, "u", ""), stateKey(stateFail, "u"), "an empty group is a part")
+	assert.NotEqual(t, stateKey(stateFail, "t", "c")[len("fail-"):], stateKey(stateCode, "t", "c")[len("code-"):], "the kind is hashed too")
+	assert.Regexp(t, `^code-[0-9a-f]{64}$`, stateKey(stateCode, "t", "c"))
+	assert.Equal(t, stateKey(stateCode, "t", "c"), stateKey(stateCode, "t", "c"))
+
+	s := NewDirStore(nil, "ou=otpme,dc=example,dc=com")
+	dn, err := ldap.ParseDN(s.dn(`a,b+c=d\e"f<g>h;i #`))
+	require.NoError(t, err)
+	assert.Equal(t, `a,b+c=d\e"f<g>h;i #`, dn.RDNs[0].Attributes[0].Value)
+	assert.Equal(t, "state", dn.RDNs[1].Attributes[0].Value)
+}
+
+func TestDirStore_SessionFilter(t *testing.T) {
+	tests := []struct {
+		name string
+		f    otpme.SessionFilter
+		want string
+	}{
+		{"zero", otpme.SessionFilter{}, "(&(objectClass=otpmeState)(otpmeKind=session))"},
+		{"login-is-matched-in-go", otpme.SessionFilter{Login: "l"}, "(&(objectClass=otpmeState)(otpmeKind=session))"},
+		{"all", otpme.SessionFilter{ID: "i", User: "u", Group: "g", Token: "t"},
+			"(&(objectClass=otpmeState)(otpmeKind=session)(otpmeKey=i)(otpmeUserID=u)(otpmeGroupID=g)(otpmeTokenID=t))"},
+		{"escaped", otpme.SessionFilter{User: `*)(x=\`}, `(&(objectClass=otpmeState)(otpmeKind=session)(otpmeUserID=\2a\29\28x=\5c))`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, sessionFilter(tt.f))
+			_, err := ldap.CompileFilter(sessionFilter(tt.f))
+			assert.NoError(t, err)
+		})
+	}
+	assert.Equal(t, "(!(otpmeUserID=*))", eqOrAbsent(stateAttrUser, ""))
+	assert.Equal(t, `(otpmeUserID=\2a)`, eqOrAbsent(stateAttrUser, "*"))
+}
+
+func TestDirStore_AssertionControl(t *testing.T) {
+	const filter = `(otpmeData={"expires":"2024-05-01T17:00:00Z","nonce":"\28\29"})`
+	c, err := assertionControl(filter)
+	require.NoError(t, err)
+	p := c.Encode()
+	require.Len(t, p.Children, 3, "type, criticality, value")
+	assert.Equal(t, oidAssertion, p.Children[0].Value)
+	assert.Equal(t, true, p.Children[1].Value, "critical: a directory without it must refuse, not ignore")
+	inner, err := ber.DecodePacketErr(p.Children[2].Data.Bytes())
+	require.NoError(t, err)
+	back, err := ldap.DecompileFilter(inner)
+	require.NoError(t, err)
+	assert.Equal(t, filter, back)
+
+	_, err = assertionControl("(unbalanced")
+	assert.Error(t, err)
+}
+
+func TestDirStore_CodeRecord(t *testing.T) {
+	a, err := newCodeRecord(storeT0)
+	require.NoError(t, err)
+	b, err := newCodeRecord(storeT0)
+	require.NoError(t, err)
+	assert.NotEqual(t, a.raw, b.raw, "equal expiries still give distinct values")
+	got, err := decodeCodeRecord([]byte(a.raw))
+	require.NoError(t, err)
+	assert.True(t, got.Expires.Equal(storeT0))
+	assert.Equal(t, a.raw, got.raw)
+}
+
+// TestDirStore_Unreachable: with nothing listening, every call fails with
+// ErrUnavailable, and none panics.
+func TestDirStore_Unreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	target, err := ParseTarget("ldap://" + addr)
+	require.NoError(t, err)
+	d := NewServiceDirectory(target, "cn=svc", NewSecret([]byte("pw")), 1, time.Second)
+	defer d.Close()
+	s, ctx := NewDirStore(d, "ou=otpme,dc=example,dc=com"), context.Background()
+	scope := otpme.Scope{User: "u"}
+	calls := map[string]func() error{
+		"add-fail":        func() error { _, err := s.AddFail(ctx, scope, "h"); return err },
+		"fails":           func() error { _, err := s.Fails(ctx, scope); return err },
+		"reset-fails":     func() error { _, err := s.ResetFails(ctx, scope); return err },
+		"reset-user":      func() error { return s.ResetUserFails(ctx, "u") },
+		"use-code":        func() error { _, err := s.UseCode(ctx, "t", "c", storeT0, storeT0.Add(time.Minute)); return err },
+		"create-sessions": func() error { return s.CreateSessions(ctx, []otpme.Session{{ID: "s1"}}) },
+		"sessions":        func() error { _, err := s.Sessions(ctx, ""); return err },
+		"count-login":     func() error { _, err := s.CountLogin(ctx, "s1", storeT0); return err },
+		"delete-sessions": func() error { _, err := s.DeleteSessions(ctx, otpme.SessionFilter{}); return err },
+		"purge":           func() error { _, err := s.Purge(ctx, storeT0); return err },
+	}
+	for name, call := range calls {
+		assert.ErrorIs(t, call(), ErrUnavailable, name)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.Fails(cancelled, scope)
+	assert.ErrorIs(t, err, context.Canceled)
+}
