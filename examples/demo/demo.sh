@@ -155,7 +155,7 @@ for c in slapd slaptest slappasswd ldapadd ldapwhoami ldapsearch base32 base64 o
 	command -v "$c" >/dev/null 2>&1 || die "$c not found: run 'make deps' (or apt-get install slapd slapd-contrib ldap-utils)"
 done
 [[ -x $LDAPOTP ]] || die "$LDAPOTP not found: run 'make build' first"
-for f in examples/slapd/slapd.conf examples/slapd/acl.conf examples/slapd/base.ldif schema/oath.schema; do
+for f in examples/slapd/slapd.conf examples/slapd/acl.conf examples/slapd/base.ldif schema/oath.schema schema/otpme.schema; do
 	[[ -r $REPO/$f ]] || die "$REPO/$f is missing"
 done
 
@@ -181,6 +181,7 @@ SERVICE_HASH=$(slappasswd -h '{SSHA}' -T "$DIR/service.pw")
 # fresh rootpw, and this repository's oath.schema and acl.conf.
 sed -E \
 	-e "s|^include[[:space:]]+/etc/ldap/schema/oath\.schema[[:space:]]*\$|include \"$(sed_escape "$REPO/schema/oath.schema")\"|" \
+	-e "s|^include[[:space:]]+/etc/ldap/schema/otpme\.schema[[:space:]]*\$|include \"$(sed_escape "$REPO/schema/otpme.schema")\"|" \
 	-e "s|^include[[:space:]]+/etc/ldap/ldapotp-acl\.conf[[:space:]]*\$|include \"$(sed_escape "$REPO/examples/slapd/acl.conf")\"|" \
 	-e "s|^pidfile[[:space:]].*|pidfile \"$(sed_escape "$DIR/slapd.pid")\"|" \
 	-e "s|^argsfile[[:space:]].*|argsfile \"$(sed_escape "$DIR/slapd.args")\"|" \
@@ -193,6 +194,7 @@ sed -E \
 # something else than the example.
 for want in \
 	"include \"$REPO/schema/oath.schema\"" \
+	"include \"$REPO/schema/otpme.schema\"" \
 	"include \"$REPO/examples/slapd/acl.conf\"" \
 	"directory \"$DIR/db\"" \
 	"rootpw $ROOT_HASH" \

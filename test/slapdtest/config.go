@@ -9,21 +9,22 @@ import (
 
 // config is what slapd.conf is rendered from; every path is absolute.
 type config struct {
-	Test       string   // name of the test, for the header
-	Kind       Kind     // Plain or Oracle
-	ModuleDir  string   // "" when the backends are built in
-	MDBModule  bool     // moduleload back_mdb.so
-	SchemaDir  string   // core, cosine, inetorgperson, nis
-	OATHSchema string   // Plain: schema/oath.schema; Oracle: "" (compiled into otp.so)
-	Schemas    []string // Options.Schemas
-	Dir        string   // the server's directory
-	BaseDN     string   // the suffix
-	RootDN     string   // the rootdn
-	RootPW     string   // {SSHA} hash
-	NoSync     bool     // dbnosync
-	Extra      string   // Options.ExtraConfig
-	Global     string   // Options.GlobalConfig
-	ACL        string   // examples/slapd/acl.conf
+	Test        string   // name of the test, for the header
+	Kind        Kind     // Plain or Oracle
+	ModuleDir   string   // "" when the backends are built in
+	MDBModule   bool     // moduleload back_mdb.so
+	SchemaDir   string   // core, cosine, inetorgperson, nis
+	OATHSchema  string   // Plain: schema/oath.schema; Oracle: "" (compiled into otp.so)
+	OTPmeSchema string   // schema/otpme.schema, on every server
+	Schemas     []string // Options.Schemas
+	Dir         string   // the server's directory
+	BaseDN      string   // the suffix
+	RootDN      string   // the rootdn
+	RootPW      string   // {SSHA} hash
+	NoSync      bool     // dbnosync
+	Extra       string   // Options.ExtraConfig
+	Global      string   // Options.GlobalConfig
+	ACL         string   // examples/slapd/acl.conf
 }
 
 // confTemplate is the slapd.conf of every test server. Global section, then
@@ -42,7 +43,8 @@ include {{q .SchemaDir}}/cosine.schema
 include {{q .SchemaDir}}/inetorgperson.schema
 include {{q .SchemaDir}}/nis.schema
 {{with .OATHSchema}}include {{q .}}
-{{end}}{{range .Schemas}}include {{q .}}
+{{end}}include {{q .OTPmeSchema}}
+{{range .Schemas}}include {{q .}}
 {{end}}
 pidfile {{q .Dir}}/slapd.pid
 argsfile {{q .Dir}}/slapd.args
@@ -62,6 +64,8 @@ maxsize 67108864
 {{if .NoSync}}dbnosync
 {{end}}index objectClass eq
 index uid eq
+index otpmeKey,otpmeKind,otpmeUserID,otpmeGroupID,otpmeTokenID eq
+limits dn.exact="cn=ldapotp,ou=services,dc=example,dc=com" size=unlimited time=unlimited
 {{if .Oracle}}overlay otp
 {{end}}{{with .Extra}}
 # Options.ExtraConfig

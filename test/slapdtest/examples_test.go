@@ -76,7 +76,8 @@ func toConfigDir(t *testing.T, in install, root, dir, acl string) string {
 	c := config{
 		Test: t.Name(), ModuleDir: in.moduleDir, MDBModule: exists(filepath.Join(in.moduleDir, "back_mdb.so")),
 		SchemaDir: in.schemaDir, OATHSchema: filepath.Join(root, "schema", "oath.schema"),
-		Dir: dir, BaseDN: baseDN, RootDN: rootDN, RootPW: SSHA("x"), ACL: acl,
+		OTPmeSchema: filepath.Join(root, "schema", "otpme.schema"),
+		Dir:         dir, BaseDN: baseDN, RootDN: rootDN, RootPW: SSHA("x"), ACL: acl,
 	}
 	text, err := c.render()
 	if err != nil {

@@ -163,7 +163,11 @@ func newServer(t testing.TB, in install, opts Options) *Server {
 	if opts.Kind == Plain {
 		c.OATHSchema = repoFile(t, root, "schema/oath.schema")
 	}
+	c.OTPmeSchema = repoFile(t, root, "schema/otpme.schema")
 	for _, p := range opts.Schemas {
+		if filepath.ToSlash(p) == "schema/otpme.schema" {
+			continue // always loaded
+		}
 		if !filepath.IsAbs(p) {
 			p = repoFile(t, root, p)
 		}
