@@ -51,6 +51,7 @@ func TestExamples_SlapdConf(t *testing.T) {
 	conf := string(text)
 	for _, r := range [][2]string{ // most specific first
 		{"/etc/ldap/schema/oath.schema", filepath.Join(root, "schema", "oath.schema")},
+		{"/etc/ldap/schema/otpme.schema", filepath.Join(root, "schema", "otpme.schema")},
 		{"/etc/ldap/ldapotp-acl.conf", filepath.Join(root, "examples", "slapd", "acl.conf")},
 		{"/etc/ldap/schema", in.schemaDir},
 		{"/usr/lib/ldap", in.moduleDir},
