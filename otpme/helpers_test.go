@@ -2,7 +2,6 @@ package otpme_test
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -82,37 +81,6 @@ func (e *env) motp(t *testing.T, user, token string) otpme.Secret {
 	tok, err := e.objs.Token(e.ctx, user, token)
 	require.NoError(t, err)
 	return otpme.Secret(otpme.MOTPCode(tok.Secret, tok.PIN, e.clock.Now()))
-}
-
-var sessionID = regexp.MustCompile(`[0-9a-f]{32}`)
-
-// normTrace replaces session IDs by "<id>" and drops blank lines and
-// leading spaces, so that a guide excerpt compares with a trace.
-func normTrace(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, sessionID.ReplaceAllString(l, "<id>"))
-		}
-	}
-	return out
-}
-
-// followsGuide reports the first guide line not found, in order, in the
-// trace ("" if all are).
-func followsGuide(trace []string, guide string) string {
-	got := normTrace(trace)
-	i := 0
-	for _, want := range normTrace(strings.Split(guide, "\n")) {
-		for i < len(got) && got[i] != want {
-			i++
-		}
-		if i == len(got) {
-			return want
-		}
-		i++
-	}
-	return ""
 }
 
 // mail is a small mail setup: user alice with an mOTP token "phone"

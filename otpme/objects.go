@@ -54,6 +54,10 @@ type User struct {
 	// MaxFail: distinct wrong passwords (without access group) after which
 	// the whole account is locked; 0 never locks. Default 5.
 	MaxFail int
+	// BindDN is the directory account the user binds as (e.g.
+	// uid=alice,ou=people,dc=example,dc=com); the proxy maps a bind DN to
+	// the user through it. "" if not set.
+	BindDN string
 	// Description is free text.
 	Description string
 }
@@ -166,6 +170,12 @@ type Client struct {
 	TrustCheck bool
 	// Secret is the client's shared secret for the CTP.
 	Secret Secret
+	// CertSubjects are TLS client certificate subjects (DNs) that identify
+	// the client to the proxy.
+	CertSubjects []string
+	// Listeners are proxy listener addresses whose binds come from the
+	// client.
+	Listeners []string
 	// Description is free text.
 	Description string
 }

@@ -1,4 +1,4 @@
-package otpme_test
+package guidetest
 
 import (
 	"testing"
@@ -35,20 +35,20 @@ DEBUG: Updating last used timestamp of session 'testuser1:imap:clear-text:<id>'.
 
 // walkSessionMaster: webmail as session master of imap and smtp, so a
 // login through either opens all three sessions.
-func walkSessionMaster(w *walk) []walkStep {
-	return []walkStep{
+func walkSessionMaster(w *walk) []Step {
+	return []Step{
 		// "remove_child imap smtp": smtp is no child group of imap any more
 		// (L825); what is left, and what the next "group show" no longer
 		// lists, is smtp as child session of imap.
 		{968, "group-remove-child-session-imap-smtp", func(t *testing.T) {
-			must(t, w.objs.RemoveChildSession(w.ctx, "imap", "smtp"))
+			must(t, w.objs().RemoveChildSession(w.ctx, "imap", "smtp"))
 		}},
-		{972, "group-add-child-session-webmail-imap", func(t *testing.T) { must(t, w.objs.AddChildSession(w.ctx, "webmail", "imap")) }},
-		{973, "group-add-child-session-webmail-smtp", func(t *testing.T) { must(t, w.objs.AddChildSession(w.ctx, "webmail", "smtp")) }},
-		{975, "group-enable-sessions-imap", func(t *testing.T) { must(t, w.objs.SetGroupSessions(w.ctx, "imap", true)) }},
-		{976, "group-enable-sessions-smtp", func(t *testing.T) { must(t, w.objs.SetGroupSessions(w.ctx, "smtp", true)) }},
-		{977, "group-enable-sessions-webmail", func(t *testing.T) { must(t, w.objs.SetGroupSessions(w.ctx, "webmail", true)) }},
-		{981, "group-enable-session-master-webmail", func(t *testing.T) { must(t, w.objs.SetSessionMaster(w.ctx, "webmail", true)) }},
+		{972, "group-add-child-session-webmail-imap", func(t *testing.T) { must(t, w.objs().AddChildSession(w.ctx, "webmail", "imap")) }},
+		{973, "group-add-child-session-webmail-smtp", func(t *testing.T) { must(t, w.objs().AddChildSession(w.ctx, "webmail", "smtp")) }},
+		{975, "group-enable-sessions-imap", func(t *testing.T) { must(t, w.objs().SetGroupSessions(w.ctx, "imap", true)) }},
+		{976, "group-enable-sessions-smtp", func(t *testing.T) { must(t, w.objs().SetGroupSessions(w.ctx, "smtp", true)) }},
+		{977, "group-enable-sessions-webmail", func(t *testing.T) { must(t, w.objs().SetGroupSessions(w.ctx, "webmail", true)) }},
+		{981, "group-enable-session-master-webmail", func(t *testing.T) { must(t, w.objs().SetSessionMaster(w.ctx, "webmail", true)) }},
 		{985, "group-show", func(t *testing.T) {
 			assert.Equal(t, []string{
 				"imap Enabled - 5 Enabled - False 0 30 5",
@@ -106,17 +106,17 @@ WARNING: AUTH_TOKEN_MISSING: user=spam token= access_group=smtp client=postfix c
 
 // walkPlugin: the webmail plugin's client, max_login 1, SLP logout and
 // the client trust password.
-func walkPlugin(w *walk) []walkStep {
-	return []walkStep{
-		{1086, "client-add-roundcube", func(t *testing.T) { must(t, w.objs.AddClient(w.ctx, "roundcube")) }},
+func walkPlugin(w *walk) []Step {
+	return []Step{
+		{1086, "client-add-roundcube", func(t *testing.T) { must(t, w.objs().AddClient(w.ctx, "roundcube")) }},
 		{1087, "client-access-group-roundcube-webmail", func(t *testing.T) {
-			must(t, w.objs.SetClientAccessGroup(w.ctx, "roundcube", "webmail"))
+			must(t, w.objs().SetClientAccessGroup(w.ctx, "roundcube", "webmail"))
 		}},
 		{1089, "client-show", func(t *testing.T) {
 			assert.Equal(t, []string{"cyrus-imap Enabled Disabled imap", "linksys1 Enabled Disabled wlan",
 				"postfix Enabled Disabled smtp", "roundcube Enabled Disabled webmail"}, w.clientRows(t))
 		}},
-		{1099, "group-max-login-webmail-1", func(t *testing.T) { must(t, w.objs.SetMaxLogin(w.ctx, "webmail", 1)) }},
+		{1099, "group-max-login-webmail-1", func(t *testing.T) { must(t, w.objs().SetMaxLogin(w.ctx, "webmail", 1)) }},
 		{1103, "token-gen-5f0735", func(t *testing.T) { w.gen(t, "testuser1", "mobile-otp", "5f0735") }},
 		// The guide resets 'testuser1/webmail' "from '1'": webmail was
 		// deleted and added again since, with no failure in between.
@@ -159,7 +159,7 @@ WARNING: AUTH_SESSION_MAX_LOGIN: user=testuser1 token= access_group=webmail clie
 INFO: AUTH_OK_SESSION: user=testuser1 token=mobile-otp access_group=imap client=cyrus-imap client_ip= auth_type=clear-text session=f73a8a4047b12c24a418b971cd5e3ad6`})
 		}},
 		{1168, "tool-gen-logout", func(t *testing.T) {
-			slp := w.eng.GenLogout(w.secret("5f0735"))
+			slp := w.eng(t).GenLogout(w.secret("5f0735"))
 			assert.Regexp(t, `^[0-9a-f]{32}$`, string(slp))
 			w.secrets["2c73d0"] = slp
 		}},
@@ -180,17 +180,17 @@ WARNING: AUTH_SESSION_LOGOUT: user=testuser1 token= access_group=webmail client=
 			w.auth(t, "testuser1", "5f0735", "cyrus-imap", want{code: otpme.AuthOTPAlreadyUsed, token: "mobile-otp", group: "imap"})
 		}},
 		{1191, "client-secret-roundcube", func(t *testing.T) {
-			secret, err := w.objs.SetClientSecret(w.ctx, "roundcube", nil)
+			secret, err := w.objs().SetClientSecret(w.ctx, "roundcube", nil)
 			require.NoError(t, err)
 			assert.Regexp(t, `^[0-9a-f]{32}$`, string(secret))
 		}},
-		{1197, "client-enable-tp-roundcube", func(t *testing.T) { must(t, w.objs.SetTrustCheck(w.ctx, "roundcube", true)) }},
+		{1197, "client-enable-tp-roundcube", func(t *testing.T) { must(t, w.objs().SetTrustCheck(w.ctx, "roundcube", true)) }},
 		{1199, "client-show", func(t *testing.T) {
 			assert.Equal(t, "roundcube Enabled Enabled webmail", w.clientRows(t)[3])
 		}},
 		{1209, "token-gen-3a5e9d", func(t *testing.T) { w.gen(t, "testuser1", "mobile-otp", "3a5e9d") }},
 		{1212, "tool-gen-client-tp", func(t *testing.T) {
-			ctp, err := w.eng.GenClientTP(w.ctx, "roundcube", w.secret("3a5e9d"))
+			ctp, err := w.eng(t).GenClientTP(w.ctx, "roundcube", w.secret("3a5e9d"))
 			require.NoError(t, err)
 			assert.Regexp(t, `^[0-9a-f]{32}$`, string(ctp))
 			w.secrets["bef56300a694ce7d0e6828e080952c5e"] = ctp

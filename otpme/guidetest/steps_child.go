@@ -1,4 +1,4 @@
-package otpme_test
+package guidetest
 
 import (
 	"testing"
@@ -47,28 +47,28 @@ INFO: AUTH_OK_STATIC: user=spam token=imap-pass access_group=imap client=cyrus-i
 
 // walkChildSessions: one group per client, deleting a group, child
 // sessions, a session whose group the token lacks, child groups.
-func walkChildSessions(w *walk) []walkStep {
-	return []walkStep{
-		{644, "group-add-smtp", func(t *testing.T) { must(t, w.objs.AddGroup(w.ctx, "smtp")) }},
-		{645, "group-add-imap", func(t *testing.T) { must(t, w.objs.AddGroup(w.ctx, "imap")) }},
+func walkChildSessions(w *walk) []Step {
+	return []Step{
+		{644, "group-add-smtp", func(t *testing.T) { must(t, w.objs().AddGroup(w.ctx, "smtp")) }},
+		{645, "group-add-imap", func(t *testing.T) { must(t, w.objs().AddGroup(w.ctx, "imap")) }},
 		{646, "client-access-group-postfix-smtp", func(t *testing.T) {
-			must(t, w.objs.SetClientAccessGroup(w.ctx, "postfix", "smtp"))
+			must(t, w.objs().SetClientAccessGroup(w.ctx, "postfix", "smtp"))
 		}},
 		{647, "client-access-group-cyrus-imap-imap", func(t *testing.T) {
-			must(t, w.objs.SetClientAccessGroup(w.ctx, "cyrus-imap", "imap"))
+			must(t, w.objs().SetClientAccessGroup(w.ctx, "cyrus-imap", "imap"))
 		}},
 		{651, "group-del-webmail", func(t *testing.T) {
-			used, err := w.objs.DelGroup(w.ctx, "webmail")
+			used, err := w.objs().DelGroup(w.ctx, "webmail")
 			require.NoError(t, err)
 			assert.Equal(t, []string{"testuser1/mobile-otp", "testuser2/mobile-otp"}, used)
-			ss, err := w.eng.Sessions(w.ctx, "testuser1")
+			ss, err := w.eng(t).Sessions(w.ctx, "testuser1")
 			require.NoError(t, err)
 			assert.Empty(t, ss, "the sessions of the deleted group end")
 		}},
 		{659, "group-add-child-session-imap-smtp", func(t *testing.T) {
-			must(t, w.objs.AddChildSession(w.ctx, "imap", "smtp"))
+			must(t, w.objs().AddChildSession(w.ctx, "imap", "smtp"))
 		}},
-		{660, "group-enable-sessions-imap", func(t *testing.T) { must(t, w.objs.SetGroupSessions(w.ctx, "imap", true)) }},
+		{660, "group-enable-sessions-imap", func(t *testing.T) { must(t, w.objs().SetGroupSessions(w.ctx, "imap", true)) }},
 		{662, "group-show", func(t *testing.T) {
 			assert.Equal(t, []string{
 				"imap Enabled - 5 Enabled smtp False 0 30 5",
@@ -90,10 +90,10 @@ DEBUG: Counting failed login for this request.
 WARNING: AUTH_TOKEN_MISSING: user=testuser1 token= access_group=imap client=cyrus-imap client_ip= auth_type=clear-text session=`})
 		}},
 		{688, "token-add-group-testuser1-imap", func(t *testing.T) {
-			must(t, w.objs.TokenAddGroup(w.ctx, "testuser1", "mobile-otp", "imap"))
+			must(t, w.objs().TokenAddGroup(w.ctx, "testuser1", "mobile-otp", "imap"))
 		}},
 		{689, "token-add-group-testuser2-imap", func(t *testing.T) {
-			must(t, w.objs.TokenAddGroup(w.ctx, "testuser2", "mobile-otp", "imap"))
+			must(t, w.objs().TokenAddGroup(w.ctx, "testuser2", "mobile-otp", "imap"))
 		}},
 		{691, "verify-otp-imap-child-session", func(t *testing.T) {
 			w.auth(t, "testuser1", "484af2", "cyrus-imap", want{code: otpme.AuthOKOTP, token: "mobile-otp", group: "imap", session: "new:6633037d", exact: true, guide: `
@@ -133,7 +133,7 @@ DEBUG: Counting failed login for this request.
 WARNING: AUTH_SESSION_NO_VALID_GROUP: user=testuser1 token= access_group=smtp client=postfix client_ip= auth_type=clear-text session=`})
 		}},
 		{734, "group-add-child-group-imap-smtp", func(t *testing.T) {
-			must(t, w.objs.AddChildGroup(w.ctx, "imap", "smtp"))
+			must(t, w.objs().AddChildGroup(w.ctx, "imap", "smtp"))
 		}},
 		{736, "group-show", func(t *testing.T) {
 			assert.Equal(t, "imap Enabled smtp 5 Enabled smtp False 0 30 5", w.groupRows(t)[0])
@@ -144,14 +144,14 @@ WARNING: AUTH_SESSION_NO_VALID_GROUP: user=testuser1 token= access_group=smtp cl
 INFO: Resetting login fail count for 'testuser1/smtp' from '1' to '0'.
 INFO: AUTH_OK_SESSION: user=testuser1 token=mobile-otp access_group=smtp client=postfix client_ip= auth_type=clear-text session=1ecd0b333c64aa63822f71916799526a`})
 		}},
-		{771, "user-add-spam", func(t *testing.T) { must(t, w.objs.AddUser(w.ctx, "spam")) }},
+		{771, "user-add-spam", func(t *testing.T) { must(t, w.objs().AddUser(w.ctx, "spam")) }},
 		{773, "token-add-spam-imap-pass", func(t *testing.T) {
-			pw, err := w.objs.AddPasswordToken(w.ctx, "spam", "imap-pass")
+			pw, err := w.objs().AddPasswordToken(w.ctx, "spam", "imap-pass")
 			require.NoError(t, err)
 			w.secrets["ieteijefohkeecai"] = pw
 		}},
 		{778, "token-add-group-imap-pass-imap", func(t *testing.T) {
-			must(t, w.objs.TokenAddGroup(w.ctx, "spam", "imap-pass", "imap"))
+			must(t, w.objs().TokenAddGroup(w.ctx, "spam", "imap-pass", "imap"))
 		}},
 		{780, "verify-spam-imap", func(t *testing.T) {
 			w.auth(t, "spam", "ieteijefohkeecai", "cyrus-imap", want{code: otpme.AuthOKStatic, token: "imap-pass", group: "imap", exact: true, guide: spamStatic})
@@ -177,36 +177,27 @@ INFO: AUTH_OK_STATIC: user=spam token=imap-pass access_group=smtp client=postfix
 
 // walkChildGroups: webmail as the parent of imap and smtp, so that spam
 // (imap only) cannot send; a login through postfix first.
-func walkChildGroups(w *walk) []walkStep {
-	sessionGroups := func(t *testing.T) []string {
-		ss, err := w.eng.Sessions(w.ctx, "testuser1")
-		require.NoError(t, err)
-		var gs []string
-		for _, s := range ss {
-			gs = append(gs, s.AccessGroup)
-		}
-		return gs
-	}
-	return []walkStep{
-		{819, "group-add-webmail", func(t *testing.T) { must(t, w.objs.AddGroup(w.ctx, "webmail")) }},
-		{820, "group-add-child-group-webmail-imap", func(t *testing.T) { must(t, w.objs.AddChildGroup(w.ctx, "webmail", "imap")) }},
-		{821, "group-add-child-group-webmail-smtp", func(t *testing.T) { must(t, w.objs.AddChildGroup(w.ctx, "webmail", "smtp")) }},
+func walkChildGroups(w *walk) []Step {
+	return []Step{
+		{819, "group-add-webmail", func(t *testing.T) { must(t, w.objs().AddGroup(w.ctx, "webmail")) }},
+		{820, "group-add-child-group-webmail-imap", func(t *testing.T) { must(t, w.objs().AddChildGroup(w.ctx, "webmail", "imap")) }},
+		{821, "group-add-child-group-webmail-smtp", func(t *testing.T) { must(t, w.objs().AddChildGroup(w.ctx, "webmail", "smtp")) }},
 		{825, "group-remove-child-group-imap-smtp", func(t *testing.T) {
-			must(t, w.objs.RemoveChildGroup(w.ctx, "imap", "smtp"))
-			assert.Equal(t, []string{"imap"}, sessionGroups(t), "the smtp session lost its ground and ended")
+			must(t, w.objs().RemoveChildGroup(w.ctx, "imap", "smtp"))
+			assert.Equal(t, []string{"imap"}, w.sessionGroups(t, "testuser1"), "the smtp session lost its ground and ended")
 		}},
 		{829, "token-add-group-testuser1-webmail", func(t *testing.T) {
-			must(t, w.objs.TokenAddGroup(w.ctx, "testuser1", "mobile-otp", "webmail"))
+			must(t, w.objs().TokenAddGroup(w.ctx, "testuser1", "mobile-otp", "webmail"))
 		}},
 		{830, "token-add-group-testuser2-webmail", func(t *testing.T) {
-			must(t, w.objs.TokenAddGroup(w.ctx, "testuser2", "mobile-otp", "webmail"))
+			must(t, w.objs().TokenAddGroup(w.ctx, "testuser2", "mobile-otp", "webmail"))
 		}},
 		{834, "token-remove-group-testuser1-imap", func(t *testing.T) {
-			must(t, w.objs.TokenRemoveGroup(w.ctx, "testuser1", "mobile-otp", "imap"))
-			assert.Equal(t, []string{"imap"}, sessionGroups(t), "imap is still held through its parent webmail")
+			must(t, w.objs().TokenRemoveGroup(w.ctx, "testuser1", "mobile-otp", "imap"))
+			assert.Equal(t, []string{"imap"}, w.sessionGroups(t, "testuser1"), "imap is still held through its parent webmail")
 		}},
 		{835, "token-remove-group-testuser2-imap", func(t *testing.T) {
-			must(t, w.objs.TokenRemoveGroup(w.ctx, "testuser2", "mobile-otp", "imap"))
+			must(t, w.objs().TokenRemoveGroup(w.ctx, "testuser2", "mobile-otp", "imap"))
 		}},
 		{839, "token-gen-7be894", func(t *testing.T) {
 			w.clock.Advance(6 * time.Minute) // the imap session ends unused (5 min)
