@@ -56,6 +56,28 @@ type Config struct {
 	// is reused (a change to one is in force after at most this). Default
 	// 5s; negative: read on every bind.
 	ParamsCacheTTL time.Duration `yaml:"params_cache_ttl"`
+	// OTPmeBase: the container of the OTPme objects and shared state, e.g.
+	// ou=otpme,dc=example,dc=com. Empty (default): no OTPme, the proxy
+	// applies slapo-otp's rules only.
+	OTPmeBase string `yaml:"otpme_base"`
+	// Store: where OTPme sessions, fail counters and used codes live:
+	// "memory" (default; one proxy) or "directory" (under OTPmeBase,
+	// shared by every proxy).
+	Store string `yaml:"store"`
+	// OTPmeKeyFile: at least 32 random bytes keying every hash OTPme
+	// stores; the same file on every proxy sharing the directory store.
+	// Required with store: directory; with the memory store a random key
+	// is made at start.
+	OTPmeKeyFile string `yaml:"otpme_key_file"`
+	// OTPmeKey is the loaded key (not a config key).
+	OTPmeKey Secret `yaml:"-"`
+	// OTPmeRefresh: how often the OTPme objects are read again; a change
+	// is in force on every proxy after at most this. Default 5s.
+	OTPmeRefresh time.Duration `yaml:"otpme_refresh"`
+	// AllowGroupMissing (OTPme's ALLOW_GROUP_MISSING): a bind without a
+	// client or access group may use all of the user's tokens. Default
+	// false.
+	AllowGroupMissing bool `yaml:"allow_group_missing"`
 	// MaxConnections: client connections held at once; more are told
 	// "busy" and closed. Default 10000.
 	MaxConnections int `yaml:"max_connections"`
@@ -106,6 +128,10 @@ func (c Config) withDefaults() Config {
 	defDur(&c.BindTimeout, 15*time.Second)
 	defDur(&c.UpstreamTimeout, 10*time.Second)
 	defDur(&c.ParamsCacheTTL, 5*time.Second)
+	defDur(&c.OTPmeRefresh, 5*time.Second)
+	if c.Store == "" {
+		c.Store = "memory"
+	}
 	if c.TOTPDrift == "" {
 		c.TOTPDrift = DriftParams
 	}
@@ -158,6 +184,16 @@ func (c Config) Validate() error {
 		if n.v < 0 {
 			bad(n.key, "negative value %d", n.v)
 		}
+	}
+	switch {
+	case c.Store != "memory" && c.Store != "directory":
+		bad("store", "%q: must be memory or directory", c.Store)
+	case c.Store == "directory" && c.OTPmeBase == "":
+		bad("store", "directory needs otpme_base")
+	case c.Store == "directory" && c.OTPmeKey.Len() < 32:
+		bad("otpme_key_file", "the directory store needs a key file of at least 32 random bytes, the same on every proxy (e.g. head -c 32 /dev/urandom > key)")
+	case c.OTPmeKeyFile != "" && c.OTPmeKey.Len() < 32:
+		bad("otpme_key_file", "%d bytes: give at least 32 random bytes", c.OTPmeKey.Len())
 	}
 	if c.MaxMessageSize < 1024 {
 		bad("max_message_size", "%d is below 1024 bytes", c.MaxMessageSize)

@@ -83,6 +83,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if s.dir == nil {
 		s.dir = NewServiceDirectory(t, cfg.ServiceDN, cfg.ServicePassword, cfg.ServicePoolSize, cfg.UpstreamTimeout)
 	}
+	if s.otpmeEngine == nil && cfg.OTPmeBase != "" {
+		if err := s.startOTPme(); err != nil {
+			return nil, err
+		}
+	}
 	s.chain = s.bindChain()
 	return s, nil
 }

@@ -100,14 +100,16 @@ func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
 // top of it, then loads the service password.
 func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error) {
 	var (
-		cfg                          serveConfig
-		file                         string
-		listen, listenLDAPS          listFlag
-		upstream, dn, pwFile         string
-		drift, level, format         string
-		certFile, keyFile, caFile    string
-		anonymous, check, requireTLS bool
-		upstreamStartTLS             bool
+		cfg                            serveConfig
+		file                           string
+		listen, listenLDAPS            listFlag
+		upstream, dn, pwFile           string
+		drift, level, format           string
+		certFile, keyFile, caFile      string
+		anonymous, check, requireTLS   bool
+		upstreamStartTLS               bool
+		otpmeBase, store, otpmeKeyFile string
+		allowGroupMissing              bool
 	)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -120,6 +122,10 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	fs.BoolVar(&requireTLS, "require-tls", false, "refuse binds without TLS (confidentialityRequired)")
 	fs.StringVar(&caFile, "upstream-ca-file", "", "PEM CA certificates to verify the upstream with")
 	fs.BoolVar(&upstreamStartTLS, "upstream-starttls", false, "use StartTLS on ldap:// upstream connections")
+	fs.StringVar(&otpmeBase, "otpme-base", "", "container of the OTPme objects and state (turns OTPme on)")
+	fs.StringVar(&store, "store", "", "OTPme state: memory (default) or directory")
+	fs.StringVar(&otpmeKeyFile, "otpme-key-file", "", "file with at least 32 random bytes keying OTPme's stored hashes")
+	fs.BoolVar(&allowGroupMissing, "allow-group-missing", false, "binds without client/access group may use all of a user's tokens")
 	fs.StringVar(&upstream, "upstream", "", "upstream directory URL, e.g. ldap://127.0.0.1:389")
 	fs.StringVar(&dn, "service-dn", "", "service account DN")
 	fs.StringVar(&pwFile, "service-password-file", "", "file with the service account password")
@@ -155,6 +161,17 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	set(&cfg.UpstreamCAFile, caFile)
 	cfg.RequireTLS = cfg.RequireTLS || requireTLS
 	cfg.UpstreamStartTLS = cfg.UpstreamStartTLS || upstreamStartTLS
+	set(&cfg.OTPmeBase, otpmeBase)
+	set(&cfg.Store, store)
+	set(&cfg.OTPmeKeyFile, otpmeKeyFile)
+	cfg.AllowGroupMissing = cfg.AllowGroupMissing || allowGroupMissing
+	if cfg.OTPmeKeyFile != "" {
+		key, err := os.ReadFile(cfg.OTPmeKeyFile)
+		if err != nil {
+			return cfg, false, fmt.Errorf("otpme_key_file: %w", err)
+		}
+		cfg.OTPmeKey = proxy.NewSecret(key)
+	}
 	set(&cfg.Upstream, upstream)
 	set(&cfg.ServiceDN, dn)
 	set(&cfg.ServicePasswordFile, pwFile)
