@@ -1,0 +1,79 @@
+package test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ldapotp/ldapotp/otpme"
+	"github.com/ldapotp/ldapotp/proxy"
+	"github.com/ldapotp/ldapotp/test/slapdtest"
+)
+
+// TestOTPme_ConfiguredServers: two proxies configured only by keys
+// (otpme_base, store: directory, one key), as `ldapotp serve` builds them,
+// share OTPme objects and sessions through the directory: a one-time code
+// used through the first opens a session the second accepts, and an edit
+// made by an admin reaches both within otpme_refresh.
+func TestOTPme_ConfiguredServers(t *testing.T) {
+	ctx := context.Background()
+	plain := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, GlobalConfig: authzPolicy})
+	allowProxyAuthz(t, plain)
+	sc := scenario{users: map[string]userDef{"a": {plain: true}}}
+	d := &dataset{prefix: "cfg", keys: newKeys(sc.tokens)}
+	d.load(t, plain, sc)
+
+	const base = "ou=otpme,dc=example,dc=com"
+	admin := proxy.NewDirObjects(proxy.ServiceObjectDirectory(proxy.NewServiceDirectory(mustTarget(t, plain.URL),
+		plain.ServiceDN, proxy.NewSecret([]byte(plain.ServicePassword)), 1, 5*time.Second)), base, time.Second, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	secret, pin := otpme.Secret("fedcba9876543210"), otpme.Secret("4321")
+	require.NoError(t, admin.Edit(ctx, func(m *otpme.MemObjects) error {
+		for _, step := range []error{
+			m.AddUser(ctx, "alice"), m.SetUserBindDN(ctx, "alice", d.userDN("a")),
+			m.AddMOTPToken(ctx, "alice", "phone", secret, pin), m.AddGroup(ctx, "webmail"),
+			m.SetGroupSessions(ctx, "webmail", true), m.TokenAddGroup(ctx, "alice", "phone", "webmail"),
+			m.AddClient(ctx, "roundcube"), m.SetClientAccessGroup(ctx, "roundcube", "webmail"),
+			m.AddClientAddress(ctx, "roundcube", "127.0.0.0/8"),
+		} {
+			if step != nil {
+				return step
+			}
+		}
+		return nil
+	}))
+
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	configured := func(c *proxy.Config) {
+		c.OTPmeBase, c.Store, c.OTPmeKey, c.OTPmeRefresh = base, "directory", proxy.NewSecret(key), 200*time.Millisecond
+	}
+	p1, p2 := startProxy(t, plain, configured), startProxy(t, plain, configured)
+
+	code := otpme.MOTPCode(secret, pin, time.Now())
+	c := dialFrom(t, p1.URL, "127.0.0.3")
+	require.NoError(t, c.Bind(d.userDN("a"), code), "mOTP code through the first proxy")
+	res, err := c.WhoAmI(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "dn:"+d.userDN("a"), res.AuthzID)
+	assert.NoError(t, dialFrom(t, p2.URL, "127.0.0.3").Bind(d.userDN("a"), code), "the session, through the second proxy")
+	assert.Contains(t, p2.Log.String(), "AUTH_OK_SESSION")
+
+	require.NoError(t, admin.Edit(ctx, func(m *otpme.MemObjects) error { return m.SetUserEnabled(ctx, "alice", false) }))
+	waitFor(t, "both proxies refuse the disabled user", func() bool {
+		return tryBind(p1.URL, d.userDN("a"), code) == 49 && tryBind(p2.URL, d.userDN("a"), code) == 49
+	})
+}
+
+func mustTarget(t *testing.T, url string) proxy.Target {
+	t.Helper()
+	tg, err := proxy.ParseTarget(url)
+	require.NoError(t, err)
+	return tg
+}
