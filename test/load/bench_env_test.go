@@ -116,6 +116,17 @@ func buildProxy(t *testing.T, dir string) string {
 	return bin
 }
 
+// proxyConfig is the part of the proxies' configuration the command line
+// cannot set; everything else is the default. The per-DN bind rate limit
+// (default 120 a minute) stays on, so its cost is measured, but out of reach:
+// a load test binds each of its users many times a second, which the limit
+// exists to stop. max_connections leaves room above the 10,000 idle
+// connections for the readiness probe.
+const proxyConfig = `# written by TestBench (test/load)
+bind_rate_per_dn: 1000000
+max_connections: 10100
+`
+
 // proxyProc is a running `ldapotp serve`.
 type proxyProc struct {
 	cmd  *exec.Cmd
@@ -140,8 +151,12 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server) *proxy
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logf.Close() })
+	conf := filepath.Join(b.out, name+".yaml")
+	if err := os.WriteFile(conf, []byte(proxyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(slapdtest.FreePort(t)))
-	cmd := exec.Command(b.bin, "serve", "--listen", addr, "--upstream", s.URL,
+	cmd := exec.Command(b.bin, "serve", "-c", conf, "--listen", addr, "--upstream", s.URL,
 		"--service-dn", s.ServiceDN, "--service-password-file", pw, "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -15,8 +15,8 @@ import (
 // of the proxy and of slapd, and the ratio proxy/direct.
 func (b *bench) table() {
 	b.printf("\n== results (all rounds of a side combined)\n")
-	b.printf("%-20s %-17s %8s %8s %8s %6s %12s %12s %12s\n",
-		"comparison", "target", "ops/s", "p50 ms", "p99 ms", "errors", "proxy CPU", "slapd CPU", "client CPU")
+	b.printf("%-20s %-17s %8s %8s %8s %6s %12s %12s %12s %6s\n",
+		"comparison", "target", "ops/s", "p50 ms", "p99 ms", "errors", "proxy CPU", "slapd CPU", "client CPU", "other")
 	for _, key := range b.order {
 		o := b.outcomes[key]
 		for i, s := range []*side{&o.a, &o.b} {
@@ -29,14 +29,16 @@ func (b *bench) table() {
 			if s.ep.proxyPID != 0 {
 				proxyCPU = us(s.perOp(s.proxyCPU)) + "/op"
 			}
-			b.printf("%-20s %-17s %8.0f %8s %8s %6d %12s %12s %12s\n", key, s.ep.name, r.Rate(),
+			b.printf("%-20s %-17s %8.0f %8s %8s %6d %12s %12s %12s %5.0f%%\n", key, s.ep.name, r.Rate(),
 				ms(r.Percentile(50)), ms(r.Percentile(99)), r.ErrorCount(), proxyCPU,
-				us(s.perOp(s.slapdCPU))+"/op", us(s.perOp(s.clientCPU))+"/op")
+				us(s.perOp(s.slapdCPU))+"/op", us(s.perOp(s.clientCPU))+"/op", 100*s.otherShare())
 		}
-		b.printf("%-20s %-17s %8.2f %8s\n", "", "ratio proxy/dir", o.ratio(),
-			signedMs(o.a.total().Percentile(50)-o.b.total().Percentile(50)))
+		b.printf("%-20s %-17s %8.2f %8s   (rounds: %s)\n", "", "ratio proxy/dir", o.ratio(),
+			signedMs(o.a.total().Percentile(50)-o.b.total().Percentile(50)), o.roundRatios())
 	}
-	b.printf("(ratio row: ops/s ratio, then the p50 the proxy adds; CPU/op = process CPU time over the rounds / successful ops)\n")
+	b.printf("ratio row: ops/s ratio, the p50 the proxy adds, the ratio of each round's pair of runs.\n" +
+		"CPU/op: process CPU time over the rounds / successful ops. other: machine CPU not charged to the\n" +
+		"proxy, that slapd or the load generator (other processes, interrupts), as a share of the machine.\n")
 }
 
 // us formats a duration in microseconds.

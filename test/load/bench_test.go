@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -57,6 +58,7 @@ func TestBench(t *testing.T) {
 		b.order = append(b.order, c.key)
 	}
 	b.table()
+	b.census(t)
 	b.profiles(t.Context(), plainDef)
 	b.idle = b.idleConnections(t, plainDef)
 	b.targets()
@@ -170,6 +172,18 @@ func (b *bench) machine() {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	b.printf("== machine: %d CPUs (%s), %s RAM, Linux %s, %s; proxy GOMAXPROCS default\n",
 		runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version())
+	b.printf("== slapd: %s; proxy built from %s\n", b.command("/usr/sbin/slapd", "-VV"),
+		b.command("git", "-C", slapdtest.ModuleRoot(b.t), "describe", "--always", "--dirty"))
+}
+
+// command returns the first line a command prints, or why it printed none.
+func (b *bench) command(name string, args ...string) string {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if first == "" && err != nil {
+		return err.Error()
+	}
+	return strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(first, "@(#) $OpenLDAP: ")), " $")
 }
 
 // comparison is one A/B measurement: the same load against the proxy (a)
@@ -195,6 +209,20 @@ type side struct {
 	proxyCPU  time.Duration
 	slapdCPU  time.Duration
 	clientCPU time.Duration // the load generator (this process)
+	// otherCPU is the machine's CPU time not charged to the proxy, the
+	// slapd or the load generator meanwhile: other processes (noise that
+	// slows a round down) and interrupt work charged to no process.
+	otherCPU time.Duration
+}
+
+// otherShare is otherCPU as a share of the machine's capacity over the
+// side's rounds.
+func (s *side) otherShare() float64 {
+	wall := s.total().Elapsed
+	if wall <= 0 {
+		return 0
+	}
+	return float64(s.otherCPU) / float64(wall*time.Duration(runtime.NumCPU()))
 }
 
 // total is the side's rounds combined.
@@ -215,12 +243,24 @@ type outcome struct {
 	a, b side
 }
 
-// ratio is the proxy's rate over the direct rate.
+// ratio is the proxy's rate over the direct rate, all rounds combined.
 func (o *outcome) ratio() float64 {
 	if r := o.b.total().Rate(); r > 0 {
 		return o.a.total().Rate() / r
 	}
 	return 0
+}
+
+// roundRatios are the ratios of each round's pair of runs: how stable the
+// combined ratio is.
+func (o *outcome) roundRatios() string {
+	var parts []string
+	for i := range min(len(o.a.runs), len(o.b.runs)) {
+		if r := o.b.runs[i].Rate(); r > 0 {
+			parts = append(parts, fmt.Sprintf("%.2f", o.a.runs[i].Rate()/r))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // compare runs the comparison's rounds, alternating which side goes first.
@@ -242,6 +282,7 @@ func (b *bench) compare(ctx context.Context, c comparison) *outcome {
 // runSide runs one round against one side and adds up the CPU its
 // processes used.
 func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
+	m0, err7 := machineBusy()
 	p0, err1 := cpuTime(s.ep.proxyPID)
 	s0, err2 := cpuTime(s.ep.slapdPID)
 	c0, err5 := cpuTime(os.Getpid())
@@ -253,7 +294,8 @@ func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
 	p1, err3 := cpuTime(s.ep.proxyPID)
 	s1, err4 := cpuTime(s.ep.slapdPID)
 	c1, err6 := cpuTime(os.Getpid())
-	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
+	m1, err8 := machineBusy()
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8} {
 		if err != nil {
 			b.t.Fatalf("%s: %v", c.key, err)
 		}
@@ -261,10 +303,12 @@ func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
 	s.proxyCPU += p1 - p0
 	s.slapdCPU += s1 - s0
 	s.clientCPU += c1 - c0
+	s.otherCPU += max(0, (m1-m0)-(p1-p0)-(s1-s0)-(c1-c0))
 	s.runs = append(s.runs, res)
 	fmt.Fprintln(b.results, res.Line())
-	b.printf("   %-18s %8.0f/s  p50 %sms  p99 %sms  errors %d\n", s.ep.name, res.Rate(),
-		ms(res.Percentile(50)), ms(res.Percentile(99)), res.ErrorCount())
+	b.printf("   %-18s %8.0f/s  p50 %sms  p99 %sms  errors %d  other processes %.0f%% CPU\n", s.ep.name, res.Rate(),
+		ms(res.Percentile(50)), ms(res.Percentile(99)), res.ErrorCount(),
+		100*float64(max(0, (m1-m0)-(p1-p0)-(s1-s0)-(c1-c0)))/float64(res.Elapsed*time.Duration(runtime.NumCPU())))
 	if res.ErrorCount() > 0 {
 		b.t.Errorf("%s against %s: %d failed operations: %s", c.key, s.ep.name, res.ErrorCount(), res.errorSummary())
 	}
