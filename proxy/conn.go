@@ -27,7 +27,8 @@ type clientConn struct {
 	tls   bool   // TLS is on (LDAPS, or after StartTLS); read loop only
 	actAs string // authzId later operations act for (proxied authorization); read loop only
 
-	wmu sync.Mutex // serialises writes to the client and guards swapping nc
+	wmu sync.Mutex    // serialises writes to the client and guards swapping nc and bw
+	bw  *bufio.Writer // buffers relayed messages that arrive in a burst
 
 	mu      sync.Mutex
 	up      *upstreamConn
@@ -165,12 +166,13 @@ func (c *clientConn) pendingCount() int {
 }
 
 // deliver writes a message from the upstream to the client, and notes when
-// it ends an operation.
-func (c *clientConn) deliver(msg []byte) error {
+// it ends an operation. With more set, the write may wait in the buffer
+// for the next message (which is already there).
+func (c *clientConn) deliver(msg []byte, more bool) error {
 	if env, err := peekEnvelope(msg); err == nil && isFinalResponse(env.Tag) {
 		c.removePending(env.ID)
 	}
-	return c.write2(msg)
+	return c.send(msg, !more)
 }
 
 // isFinalResponse reports whether a response tag ends its operation.
@@ -233,7 +235,8 @@ func (c *clientConn) closeWith(msg []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.nc.Write(msg)
+	_, _ = c.bw.Write(msg)
+	_ = c.bw.Flush()
 	c.nc.Close()
 }
 
@@ -254,13 +257,20 @@ func (c *clientConn) write(msg []byte) {
 	_ = c.write2(msg)
 }
 
-func (c *clientConn) write2(msg []byte) error {
+func (c *clientConn) write2(msg []byte) error { return c.send(msg, true) }
+
+// send writes msg to the client, through the buffer; flush sends the
+// buffer on.
+func (c *clientConn) send(msg []byte, flush bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if t := c.srv.cfg.WriteTimeout; t > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(t))
 	}
-	_, err := c.nc.Write(msg)
+	_, err := c.bw.Write(msg)
+	if err == nil && flush {
+		err = c.bw.Flush()
+	}
 	if err != nil {
 		return fmt.Errorf("write to client: %w", err)
 	}

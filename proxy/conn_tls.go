@@ -28,7 +28,7 @@ func (c *clientConn) startTLS(env envelope) bool {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if _, err := c.nc.Write(answer(Success, "")); err != nil {
+	if _, err := c.bw.Write(answer(Success, "")); err != nil || c.bw.Flush() != nil {
 		return false
 	}
 	tc := tls.Server(c.nc, c.srv.certs.serverConfig())
@@ -39,6 +39,6 @@ func (c *clientConn) startTLS(env envelope) bool {
 		return false
 	}
 	_ = tc.SetDeadline(time.Time{})
-	c.nc, c.r, c.tls = tc, bufio.NewReaderSize(tc, 16<<10), true
+	c.nc, c.r, c.bw, c.tls = tc, bufio.NewReaderSize(tc, 16<<10), bufio.NewWriterSize(tc, 16<<10), true
 	return true
 }

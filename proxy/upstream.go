@@ -36,12 +36,14 @@ func dialUpstream(ctx context.Context, t Target) (*upstreamConn, error) {
 }
 
 // start runs the reader, which hands every message nobody waits for to
-// deliver and calls gone once when the connection ends.
-func (u *upstreamConn) start(maxMsg int, deliver func([]byte) error, gone func(error)) {
+// deliver and calls gone once when the connection ends. deliver's more
+// says that another complete message is already buffered, so the client's
+// writes can be coalesced (a search's entries and its result in one write).
+func (u *upstreamConn) start(maxMsg int, deliver func(msg []byte, more bool) error, gone func(error)) {
 	go u.read(maxMsg, deliver, gone)
 }
 
-func (u *upstreamConn) read(maxMsg int, deliver func([]byte) error, gone func(error)) {
+func (u *upstreamConn) read(maxMsg int, deliver func([]byte, bool) error, gone func(error)) {
 	r := bufio.NewReaderSize(u.nc, 32<<10)
 	var err error
 	for err == nil {
@@ -49,7 +51,7 @@ func (u *upstreamConn) read(maxMsg int, deliver func([]byte) error, gone func(er
 		if msg, err = readMessage(r, maxMsg); err != nil {
 			break
 		}
-		err = u.dispatch(msg, deliver)
+		err = u.dispatch(msg, completeBuffered(r), deliver)
 	}
 	u.mu.Lock()
 	u.err = err
@@ -59,7 +61,7 @@ func (u *upstreamConn) read(maxMsg int, deliver func([]byte) error, gone func(er
 	gone(err)
 }
 
-func (u *upstreamConn) dispatch(msg []byte, deliver func([]byte) error) error {
+func (u *upstreamConn) dispatch(msg []byte, more bool, deliver func([]byte, bool) error) error {
 	env, err := peekEnvelope(msg)
 	if err != nil {
 		return fmt.Errorf("upstream sent: %w", err)
@@ -74,7 +76,30 @@ func (u *upstreamConn) dispatch(msg []byte, deliver func([]byte) error) error {
 		w <- msg
 		return nil
 	}
-	return deliver(msg)
+	return deliver(msg, more)
+}
+
+// completeBuffered reports whether r already holds a whole next message
+// (so reading it cannot block).
+func completeBuffered(r *bufio.Reader) bool {
+	n := r.Buffered()
+	if n < 2 {
+		return false
+	}
+	hdr, _ := r.Peek(min(n, 6))
+	l, w := int(hdr[1]), 2
+	if l >= 0x80 {
+		k := l & 0x7f
+		if k == 0 || k > 4 || len(hdr) < 2+k {
+			return false
+		}
+		l = 0
+		for _, c := range hdr[2 : 2+k] {
+			l = l<<8 | int(c)
+		}
+		w = 2 + k
+	}
+	return n >= w+l
 }
 
 // send writes one raw message.
