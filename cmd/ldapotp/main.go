@@ -4,12 +4,14 @@
 //	ldapotp serve --listen 127.0.0.1:1389 --upstream ldap://127.0.0.1:389 \
 //	    --service-dn cn=ldapotp,ou=services,dc=example,dc=com --service-password-file pw
 //	ldapotp tool otpauth|code …
+//	ldapotp user|token|group|client|session|auth|tool VERB … (the admin verbs)
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Exit codes.
@@ -20,7 +22,7 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWithInput(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 const usage = `usage: ldapotp <command> [flags]
@@ -30,12 +32,28 @@ commands:
   tool      helpers: otpauth (print an otpauth:// URI and QR code),
             code (print the current code of a secret)
   version   print the version
+  completion bash|zsh
+            print a shell completion script
+  user, token, group, client, session, auth
+            the admin verbs (below)
 `
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// runWithInput is run with stdin, which the admin verbs read for
+// confirmations.
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if isAdminCommand(args) {
+		return runAdmin(args, stdin, stdout, stderr)
+	}
+	return run(args, stdout, stderr)
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	if isAdminCommand(args) {
+		return runAdmin(args, strings.NewReader(""), stdout, stderr)
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -45,11 +63,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "tool":
 		return runTool(args[1:], stdout, stderr)
+	case "completion":
+		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ldapotp", version)
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+adminUsage())
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "ldapotp: unknown command %q\n%s", args[0], usage)

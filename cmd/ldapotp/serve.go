@@ -21,6 +21,9 @@ import (
 // serveConfig is the config file: the proxy's keys plus logging.
 type serveConfig struct {
 	proxy.Config `yaml:",inline"`
+	// AdminKeys are read by the admin verbs only (admin_dn, …); serve
+	// accepts them so that one file configures both.
+	AdminKeys `yaml:",inline"`
 	// LogLevel: debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat: text (default) or json.

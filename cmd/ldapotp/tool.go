@@ -18,10 +18,12 @@ import (
 	"github.com/ldapotp/ldapotp/oath"
 )
 
-const toolUsage = `usage: ldapotp tool <otpauth|code> [flags]
+const toolUsage = `usage: ldapotp tool <verb> [flags]
 
-  otpauth   print the otpauth:// URI of a token and a QR code to scan
-  code      print the current code of a token (for tests and demos)
+  otpauth        print the otpauth:// URI of a token and a QR code to scan
+  code           print the current code of a token (for tests and demos)
+  gen_logout     the session logout password (SLP) of a session's password
+  gen_client_tp  the client trust password (CTP) of a code
 `
 
 func runTool(args []string, stdout, stderr io.Writer) int {
