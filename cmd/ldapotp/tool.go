@@ -4,6 +4,8 @@ import (
 	"encoding/base32"
 	"flag"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"io"
 	"net/url"
@@ -208,17 +210,25 @@ func halfBlock(top, bottom bool) string {
 	return " "
 }
 
+// writePNG writes the QR code at 8 pixels a module with the 4-module
+// quiet zone scanners need around it.
 func writePNG(code barcode.Barcode, path string) error {
-	scaled, err := barcode.Scale(code, 8*code.Bounds().Dx(), 8*code.Bounds().Dy())
+	const px, quiet = 8, 4
+	n := code.Bounds().Dx()
+	scaled, err := barcode.Scale(code, px*n, px*n)
 	if err != nil {
 		return fmt.Errorf("scale QR code: %w", err)
 	}
+	side := px * (n + 2*quiet)
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(px*quiet, px*quiet, px*(quiet+n), px*(quiet+n)), scaled, image.Point{}, draw.Src)
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write QR code: %w", err)
 	}
 	defer f.Close()
-	if err := png.Encode(f, scaled); err != nil {
+	if err := png.Encode(f, img); err != nil {
 		return fmt.Errorf("write QR code %s: %w", path, err)
 	}
 	return f.Close()
