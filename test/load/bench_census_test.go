@@ -22,6 +22,8 @@ var censusLines = []struct {
 	{"search", regexp.MustCompile(`(?m) SRCH base=`)},
 	{"modify", regexp.MustCompile(`(?m) MOD dn=`)},
 	{"bind", regexp.MustCompile(`(?m) BIND dn=.* method=`)},
+	{"add", regexp.MustCompile(`(?m) ADD dn=`)},
+	{"delete", regexp.MustCompile(`(?m) DEL dn=`)},
 	{"connect", regexp.MustCompile(`(?m) ACCEPT from`)},
 }
 
@@ -30,17 +32,21 @@ var censusLines = []struct {
 // puts a proxy in front, runs censusOps operations of each mode at
 // concurrency 1 and divides what slapd logged by the operations done.
 func (b *bench) census(t *testing.T) {
-	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, LogLevel: "stats"})
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, LogLevel: "stats", GlobalConfig: authzPolicy})
 	l := DefaultLayout
 	l.Prefix = "census"
-	users := NewUsers(l, Counts{Plain: 8, HOTP: 8, TOTP: 64, TOTPPeriod: 1})
+	users := NewUsers(l, Counts{Plain: 16, HOTP: 8, TOTP: 64, TOTPPeriod: 1})
 	if err := Create(t.Context(), s.URL, s.RootDN, s.RootPassword, l, users); err != nil {
 		t.Fatalf("census users: %v", err)
 	}
-	p := startProxy(t, b, "proxy-census", s)
+	p := startProxy(t, b, "proxy-census", s, "")
 	defer p.stop()
 	b.printf("\n== directory operations per client operation through the proxy (slapd stats log, %d ops each, c=1)\n", censusOps)
-	b.printf("%-26s %8s %8s %8s %8s\n", "client operation", "search", "modify", "bind", "connect")
+	b.printf("%-34s", "client operation")
+	for _, c := range censusLines {
+		b.printf(" %7s", c.name)
+	}
+	b.printf("\n")
 	runs := []struct {
 		mode Mode
 		conn ConnMode
@@ -53,14 +59,21 @@ func (b *bench) census(t *testing.T) {
 		if err != nil || res.OK == 0 || res.ErrorCount() > 0 {
 			t.Fatalf("census %s %s: %v (%d ok, errors: %s)", r.mode, r.conn, err, res.OK, res.errorSummary())
 		}
-		log := settledLog(s)[mark:]
-		b.printf("%-26s", string(r.mode)+" "+string(r.conn))
-		for _, c := range censusLines {
-			b.printf(" %8.2f", float64(len(c.re.FindAllStringIndex(log, -1)))/float64(res.OK))
-		}
-		b.printf("\n")
+		b.censusRow(string(r.mode)+" "+string(r.conn), settledLog(s)[mark:], res.OK)
 	}
-	b.printf("(the readiness probe and the census users' set-up are not counted; direct to slapd each is 1 bind or 1 search)\n")
+	p.stop()
+	b.censusOTPme(t.Context(), t, s, OfKind(users, KindPlain))
+	b.printf("(the readiness probe and the census users' set-up are not counted; direct to slapd each is 1 bind or 1 search;\n" +
+		"session open: the mOTP login that opens the session, per login; session hit: a re-bind with the session's password)\n")
+}
+
+// censusRow prints what slapd logged for ops client operations.
+func (b *bench) censusRow(label, log string, ops int64) {
+	b.printf("%-34s", label)
+	for _, c := range censusLines {
+		b.printf(" %7.2f", float64(len(c.re.FindAllStringIndex(log, -1)))/float64(ops))
+	}
+	b.printf("\n")
 }
 
 // settledLog returns slapd's log once it has stopped growing (slapd logs

@@ -48,6 +48,7 @@ type endpoint struct {
 	proxyPID int // 0 when talking to slapd directly
 	slapdPID int // the slapd that does the directory's work
 	users    []*User
+	mode     Mode // the load run against it; "" for the comparison's mode
 }
 
 // direct is the slapd itself.
@@ -78,7 +79,7 @@ func startDirectory(t *testing.T, b *bench, name string, opts slapdtest.Options,
 	}
 	b.printf("  %-22s %s  %5d users loaded in %.1fs\n", name, d.srv.URL, len(d.users), time.Since(start).Seconds())
 	if opts.Kind == slapdtest.Plain {
-		d.proxy = startProxy(t, b, "proxy-"+name, d.srv)
+		d.proxy = startProxy(t, b, "proxy-"+name, d.srv, "")
 	}
 	return d
 }
@@ -138,9 +139,10 @@ type proxyProc struct {
 func (p *proxyProc) pid() int { return p.cmd.Process.Pid }
 
 // startProxy runs the proxy binary in front of s on a free loopback port,
-// logging at warn level to a file in the output directory, and waits until
-// a bind through it succeeds. It is stopped when the test ends.
-func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server) *proxyProc {
+// configured with proxyConfig plus extra (YAML lines), logging at warn
+// level to a file in the output directory, and waits until a bind through
+// it succeeds. It is stopped when the test ends.
+func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra string) *proxyProc {
 	t.Helper()
 	pw := filepath.Join(b.out, name+".password")
 	if err := os.WriteFile(pw, []byte(s.ServicePassword+"\n"), 0o600); err != nil {
@@ -152,7 +154,7 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server) *proxy
 	}
 	t.Cleanup(func() { logf.Close() })
 	conf := filepath.Join(b.out, name+".yaml")
-	if err := os.WriteFile(conf, []byte(proxyConfig), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(proxyConfig+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(slapdtest.FreePort(t)))

@@ -120,7 +120,7 @@ type idleResult struct {
 // connections to it that send nothing, waits until the proxy holds them
 // all, and reads its resident memory.
 func (b *bench) idleConnections(t *testing.T, d *directory) idleResult {
-	p := startProxy(t, b, "proxy-idle", d.srv)
+	p := startProxy(t, b, "proxy-idle", d.srv, "")
 	defer p.stop()
 	before, _, err := memory(p.pid())
 	if err != nil {
@@ -243,7 +243,8 @@ func (b *bench) targets() {
 	}
 	ratio("hotp", "HOTP bind via proxy >= 0.8 x slapo-otp (default durability)", 0.8)
 	ratio("hotp-nosync", "HOTP bind via proxy >= 0.5 x slapo-otp (dbnosync)", 0.5)
-	vs = append(vs, verdict{"OTPme session re-bind >= 2 x slapo-otp HOTP bind", "OTPme sessions not implemented", "N/A"})
+	ratio("session", "session re-bind >= 2 x slapo-otp HOTP bind", 2)
+	ratio("session-dirstore", "session re-bind >= 2 x slapo-otp HOTP bind (store: directory)", 2)
 	ratio("plain-bind", "plain bind passed through >= 0.7 x slapd (persistent)", 0.7)
 	ratio("plain-bind-per-bind", "plain bind passed through >= 0.7 x slapd (per-bind)", 0.7)
 	ratio("search", "base search passed through >= 0.7 x slapd", 0.7)

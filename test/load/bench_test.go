@@ -27,6 +27,10 @@ import (
 // comparison, the proxy's CPU per operation against slapd's, the latency
 // the proxy adds at concurrency 1, the memory 10,000 idle connections cost
 // the proxy, and a CPU profile of the proxy per OTP and pass-through mode;
+// it also makes slapd's plain users OTPme users with an mOTP token and
+// compares OTPme session re-binds through an OTPme proxy (memory store, then
+// directory store) with slapo-otp's HOTP binds, and counts the directory
+// operations of a session hit;
 // then PASS/MISS per target of the performance issue. A missed target does
 // not fail the test (it is a measurement); failed operations do.
 //
@@ -40,7 +44,9 @@ func TestBench(t *testing.T) {
 	b.machine()
 	b.printf("\n== directories (slapd -d 0; users added over one admin connection, %d adds in flight)\n", createWorkers)
 	b.bin = buildProxy(t, b.out)
-	plainDef := startDirectory(t, b, "slapd", slapdtest.Options{Kind: slapdtest.Plain},
+	// authz-policy: OTPme logins without a directory password act for the
+	// user with proxied authorization (see otpmeEndpoints).
+	plainDef := startDirectory(t, b, "slapd", slapdtest.Options{Kind: slapdtest.Plain, GlobalConfig: authzPolicy},
 		Counts{Plain: benchPlainUsers, HOTP: benchHOTPUsers, TOTP: benchTOTPUsers, TOTPPeriod: benchTOTPPeriod})
 	otpDef := startDirectory(t, b, "slapo-otp", slapdtest.Options{Kind: slapdtest.Oracle},
 		Counts{HOTP: benchHOTPUsers, TOTP: benchTOTPUsers, TOTPPeriod: benchTOTPPeriod})
@@ -49,8 +55,10 @@ func TestBench(t *testing.T) {
 	otpNoSync := startDirectory(t, b, "slapo-otp-nosync", slapdtest.Options{Kind: slapdtest.Oracle, NoSync: true},
 		Counts{HOTP: benchHOTPUsers})
 
+	sessMem, sessDir := b.otpmeEndpoints(t, plainDef)
+
 	b.printf("\n== A/B comparisons: %d rounds of %v per side, alternating\n", b.rounds, b.round)
-	for _, c := range comparisons(plainDef, otpDef, plainNoSync, otpNoSync) {
+	for _, c := range comparisons(plainDef, otpDef, plainNoSync, otpNoSync, sessMem, sessDir) {
 		if b.only != nil && !b.only.MatchString(c.key) {
 			continue
 		}
@@ -66,12 +74,16 @@ func TestBench(t *testing.T) {
 }
 
 // comparisons lists what TestBench measures: a is always the proxy, b the
-// directory the proxy is measured against.
-func comparisons(plainDef, otpDef, plainNoSync, otpNoSync *directory) []comparison {
+// directory the proxy is measured against. The session comparisons put
+// OTPme session re-binds through the proxy (sessMem: memory store, sessDir:
+// directory store) against slapo-otp's HOTP binds.
+func comparisons(plainDef, otpDef, plainNoSync, otpNoSync *directory, sessMem, sessDir endpoint) []comparison {
 	proxy, slapd, otp := plainDef.proxied(), plainDef.direct(), otpDef.direct()
 	proxyNS, otpNS := plainNoSync.proxied(), otpNoSync.direct()
 	proxyNS.name, otpNS.name = "proxy-nosync", "slapo-otp-nosync"
 	proxy.name = "proxy"
+	otpHOTP := otp
+	otpHOTP.mode = ModeHOTPBind
 	return []comparison{
 		{"hotp", "default durability", ModeHOTPBind, Persistent, 8, proxy, otp},
 		{"hotp-nosync", "dbnosync on both", ModeHOTPBind, Persistent, 8, proxyNS, otpNS},
@@ -83,6 +95,8 @@ func comparisons(plainDef, otpDef, plainNoSync, otpNoSync *directory) []comparis
 		{"search", "pass-through", ModeSearch, Persistent, 8, proxy, slapd},
 		{"plain-bind-c1", "pass-through", ModePlainBind, Persistent, 1, proxy, slapd},
 		{"search-c1", "pass-through", ModeSearch, Persistent, 1, proxy, slapd},
+		{"session", "OTPme, memory store, vs slapo-otp hotp-bind", ModeSessionRebind, Persistent, 8, sessMem, otpHOTP},
+		{"session-dirstore", "OTPme, directory store, vs slapo-otp hotp-bind", ModeSessionRebind, Persistent, 8, sessDir, otpHOTP},
 	}
 }
 
@@ -197,6 +211,14 @@ type comparison struct {
 	a, b endpoint
 }
 
+// modeOf is the load run against one side.
+func (c comparison) modeOf(ep endpoint) Mode {
+	if ep.mode != "" {
+		return ep.mode
+	}
+	return c.mode
+}
+
 func (c comparison) title() string {
 	return fmt.Sprintf("%s %s c=%d (%s)", c.mode, c.conn, c.c, c.note)
 }
@@ -267,6 +289,16 @@ func (o *outcome) roundRatios() string {
 func (b *bench) compare(ctx context.Context, c comparison) *outcome {
 	o := &outcome{cmp: c, a: side{ep: c.a}, b: side{ep: c.b}}
 	b.printf("-- %s: %s vs %s\n", c.key, c.a.name, c.b.name)
+	for _, ep := range []endpoint{c.a, c.b} {
+		if c.modeOf(ep) == ModeSessionRebind { // open them outside the measured rounds
+			start := time.Now()
+			users := SessionUsers(ep.users)
+			if err := OpenSessions(ctx, ep.url, users, c.c); err != nil {
+				b.t.Fatalf("%s against %s: %v", c.key, ep.name, err)
+			}
+			b.printf("   %-18s %d sessions opened (one mOTP login each) in %.2fs\n", ep.name, len(users), time.Since(start).Seconds())
+		}
+	}
 	for r := range b.rounds {
 		order := []*side{&o.a, &o.b}
 		if r%2 == 1 {
@@ -286,7 +318,7 @@ func (b *bench) runSide(ctx context.Context, c comparison, s *side) {
 	p0, err1 := cpuTime(s.ep.proxyPID)
 	s0, err2 := cpuTime(s.ep.slapdPID)
 	c0, err5 := cpuTime(os.Getpid())
-	res, err := Run(ctx, Config{URL: s.ep.url, Name: s.ep.name, Mode: c.mode, Conn: c.conn,
+	res, err := Run(ctx, Config{URL: s.ep.url, Name: s.ep.name, Mode: c.modeOf(s.ep), Conn: c.conn,
 		Concurrency: c.c, Duration: b.round, SearchAttrs: []string{"cn", "sn", "uid"}}, s.ep.users)
 	if err != nil {
 		b.t.Fatalf("%s against %s: %v", c.key, s.ep.name, err)

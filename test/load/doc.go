@@ -7,9 +7,18 @@
 //
 // Modes: plain-bind (simple binds of users without OTP), hotp-bind and
 // totp-bind (static password + a fresh valid code every time), search
-// (base searches on a connection bound once), session-rebind (OTPme
-// sessions; refused until they exist). Connections are per worker
+// (base searches on a connection bound once), session-rebind (re-binds
+// inside open OTPme sessions). Connections are per worker
 // (persistent) or one per bind (per-bind).
+//
+// session-rebind measures OTPme sessions through the proxy: its users are
+// OTPme users (bind DN = the user's dn) with an mOTP token in an access
+// group with sessions on, reached through a client the proxy recognises
+// (e.g. by the source address 127.0.0.1). The users file gives each one's
+// token as motp_secret and motp_pin, or -motp-secret-file and
+// -motp-pin-file give one token for all. The tool first logs each user in
+// once with the current mOTP code, which opens a session (not measured),
+// then measures re-binds with that same code: each is a session hit.
 //
 // It makes its own users: with -create-hotp/-create-totp/-create-plain it
 // adds them to the directory as the admin and writes the users file (one

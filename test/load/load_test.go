@@ -147,7 +147,6 @@ func TestConfig_Validate(t *testing.T) {
 	good := Config{URL: "ldap://127.0.0.1:389", Mode: ModeHOTPBind, Conn: Persistent, Concurrency: 8, Duration: time.Second}
 	require.NoError(t, good.Validate())
 	for name, change := range map[string]func(*Config){
-		"session-rebind":  func(c *Config) { c.Mode = ModeSessionRebind },
 		"unknown-mode":    func(c *Config) { c.Mode = "x" },
 		"search-per-bind": func(c *Config) { c.Mode, c.Conn = ModeSearch, PerBind },
 		"no-workers":      func(c *Config) { c.Concurrency = 0 },
@@ -162,7 +161,7 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	c := good
 	c.Mode = ModeSessionRebind
-	assert.ErrorIs(t, c.Validate(), ErrSessionsUnavailable)
+	assert.NoError(t, c.Validate())
 }
 
 // TestClient_bind runs a bind and a search against a scripted server on

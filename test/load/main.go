@@ -33,6 +33,8 @@ type options struct {
 	prefix    string
 	strict    bool
 	searchAtt string
+	motpSec   string // file
+	motpPIN   string // file
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -49,6 +51,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.searchAtt, "attrs", "cn,sn,uid", "attributes the search mode asks for")
 	fs.StringVar(&o.users, "users", "", "users file (JSON lines); written by -create-*, HOTP counters saved after a run")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 if any operation failed")
+	fs.StringVar(&o.motpSec, "motp-secret-file", "", "session-rebind: file with the mOTP secret of users without their own motp_secret")
+	fs.StringVar(&o.motpPIN, "motp-pin-file", "", "session-rebind: file with the mOTP PIN of users without their own motp_pin")
 	fs.IntVar(&o.create.HOTP, "create-hotp", 0, "create this many HOTP users, write -users and exit")
 	fs.IntVar(&o.create.TOTP, "create-totp", 0, "create this many TOTP users, write -users and exit")
 	fs.IntVar(&o.create.Plain, "create-plain", 0, "create this many plain users, write -users and exit")
@@ -87,10 +91,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if o.creating() {
 		return exitCode(stderr, createCommand(ctx, o, stdout))
-	}
-	if o.cfg.Mode == ModeSessionRebind {
-		fmt.Fprintf(stderr, "load: %v\n", ErrSessionsUnavailable)
-		return exitFail
 	}
 	res, err := loadCommand(ctx, o)
 	if err != nil {
@@ -142,6 +142,9 @@ func loadCommand(ctx context.Context, o options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := o.sharedMOTP(users); err != nil {
+		return Result{}, err
+	}
 	res, err := Run(ctx, o.cfg, users)
 	if err != nil {
 		return Result{}, err
@@ -152,4 +155,35 @@ func loadCommand(ctx context.Context, o options) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// sharedMOTP gives the users without an mOTP token of their own the one of
+// -motp-secret-file and -motp-pin-file (both or neither), for the
+// session-rebind mode: every such user is then expected to be an OTPme
+// user with that token.
+func (o options) sharedMOTP(users []*User) error {
+	if (o.motpSec == "") != (o.motpPIN == "") {
+		return errors.New("-motp-secret-file and -motp-pin-file go together")
+	}
+	if o.motpSec == "" {
+		return nil
+	}
+	secret, err := os.ReadFile(o.motpSec)
+	if err != nil {
+		return fmt.Errorf("mOTP secret: %w", err)
+	}
+	pin, err := os.ReadFile(o.motpPIN)
+	if err != nil {
+		return fmt.Errorf("mOTP PIN: %w", err)
+	}
+	s, p := strings.TrimSpace(string(secret)), strings.TrimSpace(string(pin))
+	if s == "" || p == "" {
+		return errors.New("-motp-secret-file and -motp-pin-file: empty")
+	}
+	for _, u := range users {
+		if u.MOTPSecret == "" {
+			u.MOTPSecret, u.MOTPPIN = s, p
+		}
+	}
+	return nil
 }

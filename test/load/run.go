@@ -18,7 +18,7 @@ const (
 	ModeHOTPBind      Mode = "hotp-bind"      // static password + next HOTP code
 	ModeTOTPBind      Mode = "totp-bind"      // static password + current TOTP code
 	ModeSearch        Mode = "search"         // base search of the bound user's entry
-	ModeSessionRebind Mode = "session-rebind" // re-bind inside an OTPme session
+	ModeSessionRebind Mode = "session-rebind" // re-bind with the password of an open OTPme session
 )
 
 // Modes lists every mode, in the order runs are reported.
@@ -32,9 +32,6 @@ const (
 	Persistent ConnMode = "persistent" // one connection per worker, re-bound each time
 	PerBind    ConnMode = "per-bind"   // connect, bind, unbind for every bind
 )
-
-// ErrSessionsUnavailable is the answer of the session-rebind mode.
-var ErrSessionsUnavailable = errors.New("mode session-rebind: not available until OTPme sessions land in the proxy")
 
 // Config is one load run.
 type Config struct {
@@ -72,9 +69,7 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	switch c.Mode {
-	case ModePlainBind, ModeHOTPBind, ModeTOTPBind, ModeSearch:
-	case ModeSessionRebind:
-		errs = append(errs, ErrSessionsUnavailable)
+	case ModePlainBind, ModeHOTPBind, ModeTOTPBind, ModeSearch, ModeSessionRebind:
 	default:
 		errs = append(errs, fmt.Errorf("mode %q: want one of %v", c.Mode, Modes))
 	}
@@ -96,19 +91,35 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// pool returns the users a mode binds as: those of its kind, or for
+// session-rebind those with an mOTP token.
+func (m Mode) pool(users []*User) (pool []*User, what string) {
+	if m == ModeSessionRebind {
+		return SessionUsers(users), "mOTP"
+	}
+	return OfKind(users, m.kind()), string(m.kind())
+}
+
 // Run runs the load: Concurrency workers, each owning a disjoint slice of
 // the users of the mode's kind, until Duration has passed or MaxOps
 // operations were started. Operations that fail are counted by result
-// code; only a configuration that cannot run at all is an error.
+// code; only a configuration that cannot run at all is an error. In
+// session-rebind mode it first opens a session for every user that has
+// none (OpenSessions, not part of the measurement).
 func Run(ctx context.Context, cfg Config, users []*User) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
 	addr, _ := loopbackAddr(cfg.URL)
-	pool := OfKind(users, cfg.Mode.kind())
+	pool, what := cfg.Mode.pool(users)
 	if len(pool) < cfg.Concurrency {
 		return Result{}, fmt.Errorf("mode %s with %d workers needs at least %d %s users, have %d",
-			cfg.Mode, cfg.Concurrency, cfg.Concurrency, cfg.Mode.kind(), len(pool))
+			cfg.Mode, cfg.Concurrency, cfg.Concurrency, what, len(pool))
+	}
+	if cfg.Mode == ModeSessionRebind {
+		if err := OpenSessions(ctx, cfg.URL, pool, cfg.Concurrency); err != nil {
+			return Result{}, err
+		}
 	}
 	budget := cfg.MaxOps
 	if budget == 0 {
@@ -163,6 +174,13 @@ func (w *workload) work(ctx context.Context, users []*User, rec *recorder) {
 				return nil, nil, wait
 			}
 			return u, totpPassword(u, step), 0
+		})
+	case ModeSessionRebind:
+		next := 0
+		w.bindLoop(ctx, rec, func(time.Time) (*User, []byte, time.Duration) {
+			u := users[next]
+			next = (next + 1) % len(users)
+			return u, u.session, 0
 		})
 	case ModeHOTPBind:
 		next := 0

@@ -37,9 +37,29 @@ type User struct {
 	Next int64 `json:"next"`
 	// Period is the TOTP step in seconds.
 	Period int64 `json:"period,omitempty"`
+	// MOTPSecret and MOTPPIN are the user's OTPme mOTP token, for the
+	// session-rebind mode (the user is an OTPme user whose bind DN is DN,
+	// in an access group with sessions on); empty for other users.
+	MOTPSecret string `json:"motp_secret,omitempty"`
+	MOTPPIN    string `json:"motp_pin,omitempty"`
 
 	key      []byte // Secret, decoded
 	lastStep int64  // TOTP: the step of the last code sent, -1 for none
+	// session is the password of the user's open OTPme session (the mOTP
+	// code that opened it), nil until OpenSessions opened one.
+	session []byte
+}
+
+// SessionUsers returns the users with an mOTP token (those the
+// session-rebind mode binds as), in order.
+func SessionUsers(users []*User) []*User {
+	var out []*User
+	for _, u := range users {
+		if u.MOTPSecret != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // Layout says where load users, tokens and params entries live; the
@@ -149,6 +169,8 @@ func (u *User) check() error {
 	switch {
 	case u.DN == "" || u.Password == "":
 		return fmt.Errorf("user %q: dn and password are required", u.DN)
+	case (u.MOTPSecret == "") != (u.MOTPPIN == ""):
+		return fmt.Errorf("user %q: motp_secret and motp_pin go together", u.DN)
 	case u.Kind == KindPlain:
 		return nil
 	case u.Kind != KindHOTP && u.Kind != KindTOTP:
