@@ -96,15 +96,7 @@ func tokenImport(a *admin, args []string) error {
 // next resyncSearch counters and sets the counter after them, so that a
 // token pressed too often outside the look-ahead works again.
 func tokenResync(a *admin, args []string) error {
-	user, name, err := splitToken(args[0])
-	if err != nil {
-		return err
-	}
-	snap, err := a.snapshot()
-	if err != nil {
-		return err
-	}
-	_, tok, err := findToken(snap, user, name)
+	_, tok, err := a.lookupToken(args[0])
 	if err != nil {
 		return err
 	}

@@ -169,22 +169,28 @@ func (a *admin) createOATHToken(spec oathSpec, user, name string, secret []byte,
 
 // tokenDel deletes a token and the OATH entries made with it.
 func tokenDel(a *admin, args []string) error {
-	user, name, err := splitToken(args[0])
+	u, tok, err := a.lookupToken(args[0])
 	if err != nil {
 		return err
 	}
-	snap, err := a.snapshot()
-	if err != nil {
-		return err
-	}
-	u, tok, err := findToken(snap, user, name)
-	if err != nil {
-		return err
-	}
-	if err := a.edit(func(m *otpme.MemObjects) error { return m.DelToken(a.ctx, user, name) }); err != nil {
+	if err := a.edit(func(m *otpme.MemObjects) error { return m.DelToken(a.ctx, u.Name, tok.Name) }); err != nil {
 		return err
 	}
 	return a.removeOATH(u, tok, true)
+}
+
+// lookupToken reads the directory's objects and returns the token named
+// USER/NAME and its user.
+func (a *admin) lookupToken(arg string) (otpme.User, otpme.Token, error) {
+	user, name, err := splitToken(arg)
+	if err != nil {
+		return otpme.User{}, otpme.Token{}, err
+	}
+	snap, err := a.snapshot()
+	if err != nil {
+		return otpme.User{}, otpme.Token{}, err
+	}
+	return findToken(snap, user, name)
 }
 
 // findToken returns user/name of snap and its user.
@@ -252,15 +258,7 @@ func tokenPassword(a *admin, args []string) error {
 
 // tokenGen prints the token's current code, as "otpme-token gen".
 func tokenGen(a *admin, args []string) error {
-	user, name, err := splitToken(args[0])
-	if err != nil {
-		return err
-	}
-	snap, err := a.snapshot()
-	if err != nil {
-		return err
-	}
-	_, tok, err := findToken(snap, user, name)
+	_, tok, err := a.lookupToken(args[0])
 	if err != nil {
 		return err
 	}
