@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +32,10 @@ var errConfig = errors.New("otp configuration error")
 // credential and the compare-and-swap that spends the code.
 type otpMatch struct {
 	token  schema.Token
+	kind   schema.Kind
 	static []byte
 	swaps  []Swap
+	cached bool // the token entry came from the cache
 }
 
 // verifyOTP checks the one-time code of an OTP user exactly as slapo-otp
@@ -86,10 +89,10 @@ func noMatch(ctx context.Context, req *BindRequest, next BindHandler) BindRespon
 // therefore see the bind before the commit is known, and must leave acting
 // on success to the steps above.
 func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch, next BindHandler) BindResponse {
-	req.trace("code matched, spending it", "token", m.token.DN, "attrs", swapSummary(m.swaps))
+	req.trace("code matched, spending it", "token", m.token.DN, "attrs", swapSummary(m.swaps), "cached", m.cached)
 	req.Token = m.token.DN
 	swapped := make(chan error, 1)
-	go func() { swapped <- v.dir.Swap(ctx, m.token.DN, m.swaps) }()
+	go func(rc BindRequest) { swapped <- v.spend(ctx, &rc, m) }(*req)
 	var resp BindResponse
 	if len(m.static) == 0 {
 		// slapo-otp hands the empty rest to the backend, which refuses it
@@ -101,12 +104,16 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 	}
 	if err := <-swapped; err != nil {
 		req.fail(err, "spend otp of token %q", m.token.DN)
-		if errors.Is(err, ErrConflict) {
+		switch {
+		case errors.Is(err, ErrConflict):
 			req.Event = "AUTH_OTP_ALREADY_USED"
 			return invalidCredentials
+		case errors.Is(err, ErrUnavailable):
+			req.Event = "AUTH_FAILED"
+			return unavailable
 		}
 		req.Event = "AUTH_FAILED"
-		return unavailable
+		return invalidCredentials
 	}
 	req.Event = "AUTH_FAILED"
 	if resp.Code == Success {
@@ -115,11 +122,65 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 	return resp
 }
 
+// spend writes the new token state with a compare-and-swap. A match made on
+// a cached token entry also asserts that the secret is still the cached
+// one; if the swap fails because the entry moved on (another proxy spent a
+// code, an admin changed it), the token is read again and the code checked
+// once more on the fresh state, so a stale cache never accepts a code the
+// directory's state refuses and never refuses one it accepts. req is the
+// bind's copy with the whole credential.
+func (v *otpVerifier) spend(ctx context.Context, req *BindRequest, m *otpMatch) error {
+	assert := ""
+	if m.cached {
+		assert = "(" + schema.AttrSecret + "=" + filterBytes(m.token.Secret) + ")"
+	}
+	err := v.dir.Swap(ctx, m.token.DN, m.swaps, assert)
+	if err == nil || !m.cached || !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNoSuchEntry) {
+		v.remember(m, err)
+		return err
+	}
+	v.tokens.Invalidate(m.token.DN)
+	fresh, err := v.tryToken(ctx, req, m.token.DN, m.kind, true)
+	switch {
+	case err != nil:
+		return err
+	case fresh == nil || !bytes.Equal(fresh.static, m.static):
+		return fmt.Errorf("token %q re-read: %w", m.token.DN, ErrConflict)
+	}
+	err = v.dir.Swap(ctx, fresh.token.DN, fresh.swaps, "")
+	v.remember(fresh, err)
+	return err
+}
+
+// remember puts the state a successful swap wrote into the token cache.
+func (v *otpVerifier) remember(m *otpMatch, err error) {
+	if err != nil {
+		v.tokens.Invalidate(m.token.DN)
+		return
+	}
+	values := make(map[string]string, len(m.swaps))
+	for _, s := range m.swaps {
+		values[s.Attr] = s.New
+	}
+	v.tokens.Update(m.token.DN, values)
+}
+
+// filterBytes escapes every byte of b for an LDAP filter value.
+func filterBytes(b []byte) string {
+	const hexdigits = "0123456789abcdef"
+	out := make([]byte, 0, 3*len(b))
+	for _, c := range b {
+		out = append(out, '\\', hexdigits[c>>4], hexdigits[c&15])
+	}
+	return string(out)
+}
+
 // otpVerifier finds the token whose code matches.
 type otpVerifier struct {
 	dir    Directory
 	drift  DriftMode
 	params *paramsCache
+	tokens *entryCache
 }
 
 // find tries the TOTP token, then the HOTP token (slapo-otp's order); the
@@ -153,7 +214,13 @@ func (v *otpVerifier) find(ctx context.Context, req *BindRequest) (*otpMatch, er
 
 // try checks the credential against one token. (nil, nil) means no match.
 func (v *otpVerifier) try(ctx context.Context, req *BindRequest, dn string, kind schema.Kind) (*otpMatch, error) {
-	e, err := v.dir.Read(ctx, dn, schema.TokenAttributes)
+	return v.tryToken(ctx, req, dn, kind, false)
+}
+
+// tryToken is try, reading the token from the directory when fresh is set
+// and from the token cache otherwise.
+func (v *otpVerifier) tryToken(ctx context.Context, req *BindRequest, dn string, kind schema.Kind, fresh bool) (*otpMatch, error) {
+	e, cached, err := v.tokens.read(ctx, dn, fresh)
 	if err != nil {
 		return nil, fmt.Errorf("read %s token: %w", kind, err)
 	}
@@ -165,10 +232,16 @@ func (v *otpVerifier) try(ctx context.Context, req *BindRequest, dn string, kind
 	if err != nil {
 		return nil, fmt.Errorf("read params of token %q: %w", dn, err)
 	}
+	var m *otpMatch
 	if kind == schema.HOTP {
-		return v.tryHOTP(req, tok, pe)
+		m, err = v.tryHOTP(req, tok, pe)
+	} else {
+		m, err = v.tryTOTP(req, tok, pe)
 	}
-	return v.tryTOTP(req, tok, pe)
+	if m != nil {
+		m.kind, m.cached = kind, cached
+	}
+	return m, err
 }
 
 func (v *otpVerifier) tryHOTP(req *BindRequest, tok schema.Token, pe schema.Entry) (*otpMatch, error) {

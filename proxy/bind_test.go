@@ -45,7 +45,8 @@ func (d *fakeDirectory) Read(_ context.Context, dn string, _ []string) (schema.E
 	return e, nil
 }
 
-func (d *fakeDirectory) Swap(_ context.Context, dn string, swaps []Swap) error {
+// Swap ignores the assertion (the integration tests run it against slapd).
+func (d *fakeDirectory) Swap(_ context.Context, dn string, swaps []Swap, _ string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.entries[strings.ToLower(dn)]
@@ -232,4 +233,34 @@ func TestSecret_neverPrinted(t *testing.T) {
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "pw", s)
 	assert.NotContains(t, b.String(), "hunter2")
+}
+
+// TestBindChain_TokenCache: two proxies with long-lived token caches share
+// one directory. A code spent through one is refused through the other
+// even though its cache is stale, and a fresh code still works there: the
+// compare-and-swap fails on the stale state and the token is read again.
+func TestBindChain_TokenCache(t *testing.T) {
+	dir := newFakeDirectory(false)
+	clock := func() time.Time { return testNow }
+	proxyWithCache := func() BindHandler {
+		s := &Server{cfg: Config{TOTPDrift: DriftParams, TokenCacheTTL: time.Hour, ParamsCacheTTL: time.Hour}, dir: dir, now: clock}
+		return s.bindChain()
+	}
+	a, b := proxyWithCache(), proxyWithCache()
+	bind := func(h BindHandler, pw string) (ResultCode, string) {
+		up := &fakeUpstream{passwords: map[string]string{userDN: "alicepw"}}
+		req := &BindRequest{ID: 1, Version: 3, DN: userDN, Password: NewSecret([]byte(pw)), Received: testNow,
+			Upstream: up, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		return h.Bind(context.Background(), req).Code, req.Event
+	}
+	code, _ := bind(b, "alicepw"+hotp(5)) // b caches the token, counter 4 → 5
+	require.Equal(t, Success, code)
+	code, _ = bind(a, "alicepw"+hotp(6)) // a spends 6; b's cache still says 5
+	require.Equal(t, Success, code)
+	code, event := bind(b, "alicepw"+hotp(6))
+	assert.Equal(t, InvalidCredentials, code, "replay through the proxy with the stale cache")
+	assert.Equal(t, "AUTH_OTP_ALREADY_USED", event)
+	code, _ = bind(b, "alicepw"+hotp(7))
+	assert.Equal(t, Success, code, "a fresh code works after the re-read")
+	assert.Equal(t, "7", dir.get(hotpDN, "oathHOTPCounter"))
 }

@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/ldapotp/ldapotp/schema"
+
 // The simple-bind pipeline, outermost step first. This file is the one
 // place that says in which order a bind is handled; each step lives in its
 // own file and does one thing:
@@ -24,7 +26,8 @@ package proxy
 // made anonymous again unless the answer is success) is done once, at the
 // edge, in conn.go.
 func (s *Server) bindChain() BindHandler {
-	oath := &otpVerifier{dir: s.dir, drift: s.cfg.TOTPDrift, params: newParamsCache(s.dir, s.cfg.ParamsCacheTTL, s.now)}
+	oath := &otpVerifier{dir: s.dir, drift: s.cfg.TOTPDrift, params: newParamsCache(s.dir, s.cfg.ParamsCacheTTL, s.now),
+		tokens: newEntryCache(s.dir, schema.TokenAttributes, s.cfg.TokenCacheTTL, s.now)}
 	var otpmeV *otpmeVerifier
 	if s.otpmeEngine != nil {
 		otpmeV = &otpmeVerifier{engine: s.otpmeEngine, dir: s.otpmeDir, oath: oath,

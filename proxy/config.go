@@ -56,6 +56,12 @@ type Config struct {
 	// is reused (a change to one is in force after at most this). Default
 	// 5s; negative: read on every bind.
 	ParamsCacheTTL time.Duration `yaml:"params_cache_ttl"`
+	// TokenCacheTTL: how long an OATH token entry read from the directory
+	// is reused. Safe against replay and secret changes: the commit is a
+	// compare-and-swap that also asserts the cached secret, and a failed
+	// commit re-reads the token. A counter an admin lowers is honoured
+	// after at most this. Default 5s; negative: read on every bind.
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// OTPmeBase: the container of the OTPme objects and shared state, e.g.
 	// ou=otpme,dc=example,dc=com. Empty (default): no OTPme, the proxy
 	// applies slapo-otp's rules only.
@@ -128,6 +134,7 @@ func (c Config) withDefaults() Config {
 	defDur(&c.BindTimeout, 15*time.Second)
 	defDur(&c.UpstreamTimeout, 10*time.Second)
 	defDur(&c.ParamsCacheTTL, 5*time.Second)
+	defDur(&c.TokenCacheTTL, 5*time.Second)
 	defDur(&c.OTPmeRefresh, 5*time.Second)
 	if c.Store == "" {
 		c.Store = "memory"

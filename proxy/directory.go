@@ -22,8 +22,11 @@ type Directory interface {
 	Read(ctx context.Context, dn string, attrs []string) (schema.Entry, error)
 	// Swap changes attributes of dn in one modify, each by deleting its old
 	// value (by value) and adding the new one, so the modify fails if
-	// another writer changed any of them first: that is ErrConflict.
-	Swap(ctx context.Context, dn string, swaps []Swap) error
+	// another writer changed any of them first: that is ErrConflict. A
+	// non-empty assert is an LDAP filter the entry must match for the
+	// modify to apply (RFC 4528 assertion control); a mismatch is
+	// ErrConflict too.
+	Swap(ctx context.Context, dn string, swaps []Swap, assert string) error
 }
 
 // Swap is one compare-and-swap of a single-valued attribute. Old == ""
@@ -145,12 +148,20 @@ func (d *ServiceDirectory) read(ctx context.Context, dn string, attrs []string) 
 
 // Swap implements Directory. A failed write is never retried: it may have
 // been applied, and a retry would then fail as a conflict anyway.
-func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap) error {
+func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap, assert string) error {
 	c, err := d.conn(ctx)
 	if err != nil {
 		return classify(err, fmt.Sprintf("modify %q", dn))
 	}
-	req := ldap.NewModifyRequest(dn, nil)
+	var controls []ldap.Control
+	if assert != "" {
+		ctrl, err := assertionControl(assert)
+		if err != nil {
+			return fmt.Errorf("modify %q: %w", dn, err)
+		}
+		controls = append(controls, ctrl)
+	}
+	req := ldap.NewModifyRequest(dn, controls)
 	for _, s := range swaps {
 		if s.Old != "" {
 			req.Delete(s.Attr, []string{s.Old})

@@ -9,6 +9,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 
 	"github.com/ldapotp/ldapotp/otpme"
+	"github.com/ldapotp/ldapotp/schema"
 )
 
 // OATHCheck checks an OATH token outside a client connection — the admin
@@ -25,8 +26,9 @@ type OATHCheck struct {
 // NewOATHCheck returns a checker that reads and writes tokens through dir
 // and checks static passwords against t.
 func NewOATHCheck(dir Directory, t Target, drift DriftMode) *OATHCheck {
-	return &OATHCheck{v: &otpVerifier{dir: dir, drift: drift, params: newParamsCache(dir, 0, time.Now)},
-		target: t, now: time.Now}
+	v := &otpVerifier{dir: dir, drift: drift, params: newParamsCache(dir, 0, time.Now),
+		tokens: newEntryCache(dir, schema.TokenAttributes, 0, time.Now)}
+	return &OATHCheck{v: v, target: t, now: time.Now}
 }
 
 // Check reports whether password is a valid login with tok for the user
