@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -242,29 +241,11 @@ func (c *objClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// objLog is a concurrency-safe log buffer.
-type objLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *objLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *objLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type objEnv struct {
 	ctx   context.Context
 	dir   *fakeObjDir
 	clock *objClock
-	log   *objLog
+	log   *lockedBuffer
 	objs  *DirObjects
 }
 
@@ -272,7 +253,7 @@ const objTestRefresh = 5 * time.Second
 
 func newObjEnv(t *testing.T) *objEnv {
 	t.Helper()
-	e := &objEnv{ctx: context.Background(), dir: newFakeObjDir(), clock: &objClock{now: time.Unix(1714582800, 0)}, log: &objLog{}}
+	e := &objEnv{ctx: context.Background(), dir: newFakeObjDir(), clock: &objClock{now: time.Unix(1714582800, 0)}, log: &lockedBuffer{}}
 	h := slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})
 	e.objs = NewDirObjects(e.dir, objTestBase, objTestRefresh, e.clock.Now, slog.New(h))
 	return e
