@@ -14,4 +14,5 @@ require (
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )

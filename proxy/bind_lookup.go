@@ -7,13 +7,22 @@ import (
 	"github.com/ldapotp/ldapotp/schema"
 )
 
-// lookupUser reads the bind DN's entry with the service account and records
-// it in req.User. As in slapo-otp, a DN without an entry is not intercepted:
-// the bind goes on and the upstream answers it (49, or success for a rootdn
-// that has no entry). An unreachable directory refuses the bind.
-func lookupUser(dir Directory) BindStep {
+// lookupUser learns whether the bind DN is an OTP user and records its
+// entry in req.User: from the user index when it can tell (nil: no OTP
+// user), else by reading the entry with the service account. As in
+// slapo-otp, a DN without an entry is not intercepted: the bind goes on and
+// the upstream answers it (49, or success for a rootdn that has no entry).
+// An unreachable directory refuses the bind.
+func lookupUser(index *userIndex, dir Directory) BindStep {
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
+			if index != nil {
+				if u, ok := index.lookup(req.DN); ok {
+					req.User = u
+					req.trace("user index", "otp_user", u != nil && u.IsOTPUser)
+					return next.Bind(ctx, req)
+				}
+			}
 			e, err := dir.Read(ctx, req.DN, schema.UserAttributes)
 			switch {
 			case errors.Is(err, ErrNoSuchEntry), errors.Is(err, ErrInvalidDN):

@@ -13,8 +13,9 @@ import "github.com/ldapotp/ldapotp/schema"
 //  4. verifyOTPme – when OTPme is configured and the bind DN belongs to an
 //     OTPme user: client, access group, tokens, sessions, locking, SLP and
 //     CTP decided by the OTPme engine (OATH tokens checked as in 6).
-//  5. lookupUser  – read the bind DN's entry with the service account; is
-//     this an OTP user?
+//  5. lookupUser  – is this an OTP user? Answered by the user index when it
+//     can (userindex.go), else by reading the bind DN's entry with the
+//     service account.
 //  6. verifyOTP   – for an OTP user: split the credential, check the code
 //     against the TOTP then the HOTP token (slapo-otp's order), commit the
 //     new counter with a compare-and-swap modify while handing the static
@@ -38,7 +39,7 @@ func (s *Server) bindChain() BindHandler {
 		limitRate(s.cfg.BindRatePerIP, s.cfg.BindRatePerDN, s.now),
 		checkShape(s.cfg.AllowAnonymous),
 		verifyOTPme(otpmeV),
-		lookupUser(s.dir),
+		lookupUser(s.index, s.dir),
 		verifyOTP(oath),
 	}
 	var h BindHandler = BindFunc(upstreamBind)

@@ -62,6 +62,18 @@ type Config struct {
 	// commit re-reads the token. A counter an admin lowers is honoured
 	// after at most this. Default 5s; negative: read on every bind.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
+	// UserIndex: "auto" (default) keeps the directory's OTP users in memory,
+	// fed by a content synchronization (RFC 4533) search of every naming
+	// context, so that a bind need not read its user entry; it needs the
+	// syncprov overlay on each database and is off by itself when that is
+	// missing. A change to a user reaches the proxy as it would reach a
+	// replica (milliseconds). "off": every bind reads its user entry.
+	UserIndex string `yaml:"user_index"`
+	// UserIndexBases: the subtrees the user index follows, e.g.
+	// ["ou=people,dc=example,dc=com"]; the service account must be able to
+	// read their base entries. Default: the directory's naming contexts.
+	// Binds of DNs outside them read their user entry.
+	UserIndexBases []string `yaml:"user_index_bases"`
 	// OTPmeBase: the container of the OTPme objects and shared state, e.g.
 	// ou=otpme,dc=example,dc=com. Empty (default): no OTPme, the proxy
 	// applies slapo-otp's rules only.
@@ -142,6 +154,9 @@ func (c Config) withDefaults() Config {
 	if c.TOTPDrift == "" {
 		c.TOTPDrift = DriftParams
 	}
+	if c.UserIndex == "" {
+		c.UserIndex = "auto"
+	}
 	return c
 }
 
@@ -179,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.ServicePassword.Empty() {
 		bad("service_password_file", "no password loaded; point it at a file holding the service account's password")
+	}
+	if c.UserIndex != "auto" && c.UserIndex != "off" {
+		bad("user_index", "%q: must be auto or off", c.UserIndex)
 	}
 	if c.TOTPDrift != DriftParams && c.TOTPDrift != DriftTrack {
 		bad("totp_drift", "%q: must be params or track", string(c.TOTPDrift))

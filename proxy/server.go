@@ -25,6 +25,8 @@ type Server struct {
 	certs  *certStore // nil without tls_cert_file
 
 	otpmeEngine *otpme.Engine // nil: no OTPme
+	index       *userIndex    // nil: user_index off, or a Directory given by WithDirectory
+	indexOnce   sync.Once     // the index starts with the first Serve
 	otpmeDir    OTPmeDirectory
 	log         *slog.Logger
 	now         func() time.Time
@@ -82,6 +84,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	if s.dir == nil {
 		s.dir = NewServiceDirectory(t, cfg.ServiceDN, cfg.ServicePassword, cfg.ServicePoolSize, cfg.UpstreamTimeout)
+		if cfg.UserIndex == "auto" {
+			s.index = newUserIndex(cfg.UserIndexBases, t, cfg.ServiceDN, cfg.ServicePassword, cfg.UpstreamTimeout, s.log)
+		}
 	}
 	if s.otpmeEngine == nil && cfg.OTPmeBase != "" {
 		if err := s.startOTPme(); err != nil {
@@ -153,6 +158,9 @@ func (s *Server) Serve(l net.Listener) error {
 		return nil
 	}
 	s.log.Info("listening", "addr", l.Addr().String(), "upstream", s.target.String())
+	if s.index != nil {
+		s.indexOnce.Do(func() { go s.index.run(s.ctx) })
+	}
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -239,11 +247,16 @@ func (s *Server) forget(c *clientConn) {
 type Stats struct {
 	ClientConns   int64 // open client connections
 	UpstreamConns int64 // open upstream connections of clients (service pool not included)
+	UserIndex     IndexStats
 }
 
 // Stats returns the current gauges.
 func (s *Server) Stats() Stats {
-	return Stats{ClientConns: s.clients.Load(), UpstreamConns: s.upstreams.Load()}
+	st := Stats{ClientConns: s.clients.Load(), UpstreamConns: s.upstreams.Load()}
+	if s.index != nil {
+		st.UserIndex = s.index.stats()
+	}
+	return st
 }
 
 // Shutdown stops accepting, tells every client the server is going away

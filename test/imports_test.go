@@ -21,7 +21,8 @@ var importRules = map[string][]string{
 	"schema": {module + "oath"},                    // names and decoding
 	"otpme":  {module + "oath", module + "schema"}, // policy engine, no I/O libraries
 	"proxy": {module + "oath", module + "schema", module + "otpme",
-		"github.com/go-asn1-ber/asn1-ber", "github.com/go-ldap/ldap/v3"},
+		"github.com/go-asn1-ber/asn1-ber", "github.com/go-ldap/ldap/v3",
+		"golang.org/x/text/unicode/norm"}, // DN keys of the user index (dnkey.go)
 }
 
 // relayFiles make up the wire-level relay, which knows nothing about OTP.

@@ -1,0 +1,389 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapotp/ldapotp/schema"
+)
+
+// userIndex keeps the directory's OTP users (entries of class oathHOTPUser
+// or oathTOTPUser) in memory, fed by one RFC 4533 refreshAndPersist search
+// per naming context on a connection of the service account. With it a
+// bind needs no read to learn whether its DN is an OTP user: a plain bind
+// goes straight to the directory, an OTP bind goes straight to its token.
+//
+// The bases followed are user_index_bases, by default the naming contexts
+// of the root DSE; a DN outside them is never answered "no".
+//
+// It answers only while every base is in the persist phase (the
+// refresh done, the connection answering probes); otherwise, and for any DN
+// it cannot key safely (dnkey.go), the bind reads its entry as without the
+// index. A change reaches the index when the directory sends it, usually
+// within a millisecond of the write: the same window a replicated
+// directory has between its provider and its consumers.
+type userIndex struct {
+	bases    []string // configured search bases; nil: the naming contexts
+	target   Target
+	dn       string
+	password Secret
+	timeout  time.Duration
+	log      *slog.Logger
+
+	mu        sync.RWMutex
+	live      bool
+	rules     namingRules
+	byUUID    map[string]indexedUser
+	byDN      map[string]string // exact DN as the directory sends it → entryUUID
+	keys      map[string]int    // dnKey → OTP users with that key
+	unkeyable int               // OTP users whose DN has no key: the index then never says "no"
+	searched  []string          // the bases followed
+	refreshed int               // bases whose refresh is done
+	updates   uint64
+}
+
+type indexedUser struct {
+	user  schema.User
+	key   string
+	keyed bool
+}
+
+// Index tuning.
+const (
+	indexProbeInterval = 10 * time.Second // liveness probe on the sync connection
+	indexRetryMin      = time.Second
+	indexRetryMax      = 30 * time.Second
+	indexRetryOff      = time.Minute // when the directory offers no sync
+	indexBuffer        = 256         // sync messages queued per naming context
+)
+
+// userIndexFilter selects what slapo-otp intercepts (schema.DecodeUser).
+var userIndexFilter = "(|(objectClass=" + schema.ClassHOTPUser + ")(objectClass=" + schema.ClassTOTPUser + "))"
+
+// errNoSync: the directory cannot feed the index (no syncprov on a
+// database, or a limit on the service account).
+var errNoSync = errors.New("the directory offers no content synchronization here")
+
+func newUserIndex(bases []string, t Target, dn string, password Secret, timeout time.Duration, log *slog.Logger) *userIndex {
+	return &userIndex{bases: bases, target: t, dn: dn, password: password, timeout: timeout, log: log}
+}
+
+// lookup answers from the index. ok is false when the index cannot tell:
+// the bind must read the entry. Otherwise u is the OTP user's entry, or nil
+// when no OTP user has this DN.
+func (x *userIndex) lookup(dn string) (u *schema.User, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.live || x.unkeyable > 0 {
+		return nil, false
+	}
+	if id, found := x.byDN[dn]; found {
+		u := x.byUUID[id].user
+		return &u, true
+	}
+	key, keyed := x.rules.dnKey(dn)
+	if !keyed || x.keys[key] > 0 || !x.covers(dn) {
+		return nil, false // perhaps an OTP user under another spelling of its DN, or outside the bases
+	}
+	return nil, true
+}
+
+// covers reports whether dn is certainly inside one of the searched bases:
+// it ends with the base exactly as written, after an unescaped comma.
+func (x *userIndex) covers(dn string) bool {
+	for _, base := range x.searched {
+		if dn == base || isUnder(dn, base) {
+			return true
+		}
+	}
+	return false
+}
+
+func isUnder(dn, base string) bool {
+	i := len(dn) - len(base) - 1
+	if i < 1 || !strings.HasSuffix(dn, base) || dn[i] != ',' {
+		return false
+	}
+	escapes := 0
+	for j := i - 1; j >= 0 && dn[j] == '\\'; j-- {
+		escapes++
+	}
+	return escapes%2 == 0
+}
+
+// IndexStats describe the user index.
+type IndexStats struct {
+	Live    bool   // answering binds
+	Users   int    // OTP users held
+	Updates uint64 // entries applied since start
+}
+
+func (x *userIndex) stats() IndexStats {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return IndexStats{Live: x.live && x.unkeyable == 0, Users: len(x.byUUID), Updates: x.updates}
+}
+
+// run keeps the index fed until ctx ends, reconnecting with back-off.
+func (x *userIndex) run(ctx context.Context) {
+	wait, quiet := indexRetryMin, false
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := x.syncOnce(ctx)
+		x.setLive(false)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errNoSync):
+			if !quiet {
+				x.log.Info("user index off: every bind reads its user entry (load syncprov on each database to turn it on)", "err", err)
+			}
+			wait, quiet = indexRetryOff, true
+		default:
+			x.log.Warn("user index: sync lost; binds read their user entry until it is back", "err", err)
+			if time.Since(start) > indexRetryMax {
+				wait = indexRetryMin
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if !errors.Is(err, errNoSync) {
+			wait = min(wait*2, indexRetryMax)
+		}
+	}
+}
+
+// syncOnce connects, reads the naming contexts and the schema, and follows
+// every naming context until the connection breaks or ctx ends.
+func (x *userIndex) syncOnce(ctx context.Context) error {
+	c, err := x.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	contexts, rules, err := x.readDirectory(c)
+	if err != nil {
+		return err
+	}
+	if x.bases != nil {
+		contexts = x.bases
+	}
+	c.SetTimeout(0) // the sync searches never end; the probe watches the connection
+	x.reset(rules, contexts)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(contexts)+1)
+	for _, base := range contexts {
+		go func() { errc <- x.follow(sctx, c, base) }()
+	}
+	go func() { errc <- x.probe(sctx, c) }()
+	return <-errc
+}
+
+func (x *userIndex) dial(ctx context.Context) (*ldap.Conn, error) {
+	nc, err := x.target.Dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	c := ldap.NewConn(nc, x.target.IsTLS())
+	c.Start()
+	c.SetTimeout(x.timeout)
+	if err := c.Bind(x.dn, string(x.password.Bytes())); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bind as service account %q: %w", x.dn, err)
+	}
+	return c, nil
+}
+
+// readDirectory returns the naming contexts of the root DSE and the naming
+// rules of the subschema.
+func (x *userIndex) readDirectory(c *ldap.Conn) ([]string, namingRules, error) {
+	root, err := c.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"namingContexts", "subschemaSubentry"}, nil))
+	if err != nil || len(root.Entries) != 1 {
+		return nil, namingRules{}, fmt.Errorf("read the root DSE: %w", err)
+	}
+	contexts := root.Entries[0].GetAttributeValues("namingContexts")
+	if len(contexts) == 0 {
+		return nil, namingRules{}, fmt.Errorf("%w: the root DSE lists no naming contexts", errNoSync)
+	}
+	sub := root.Entries[0].GetAttributeValue("subschemaSubentry")
+	if sub == "" {
+		sub = "cn=Subschema"
+	}
+	res, err := c.Search(ldap.NewSearchRequest(sub, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=subschema)", []string{"attributeTypes"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		return nil, namingRules{}, fmt.Errorf("read the subschema %q: %w", sub, err)
+	}
+	return contexts, parseNamingRules(res.Entries[0].GetAttributeValues("attributeTypes")), nil
+}
+
+// follow runs the sync search of one naming context and applies what it
+// sends; it returns when the search ends.
+func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, base string) error {
+	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		userIndexFilter, schema.UserAttributes, nil)
+	r := c.Syncrepl(ctx, req, indexBuffer, ldap.SyncRequestModeRefreshAndPersist, nil, false)
+	for r.Next() {
+		if e := r.Entry(); e != nil {
+			if err := x.applyEntry(e, r.Controls()); err != nil {
+				return fmt.Errorf("sync of %q: %w", base, err)
+			}
+			continue
+		}
+		for _, ctl := range r.Controls() {
+			if info, ok := ctl.(*ldap.ControlSyncInfo); ok {
+				x.applyInfo(base, info)
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		if ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultUnwillingToPerform,
+			ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultInsufficientAccessRights,
+			ldap.LDAPResultProtocolError) {
+			return fmt.Errorf("%w: sync of %q: %w", errNoSync, base, err)
+		}
+		return fmt.Errorf("sync of %q: %w", base, err)
+	}
+	return fmt.Errorf("sync of %q ended", base)
+}
+
+// probe asks the directory who the connection is bound as, every
+// indexProbeInterval; a connection that does not answer within the
+// timeout is closed, which ends the sync searches.
+func (x *userIndex) probe(ctx context.Context, c *ldap.Conn) error {
+	t := time.NewTicker(indexProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		done := make(chan error, 1)
+		go func() { _, err := c.WhoAmI(nil); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("probe: %w", err)
+			}
+		case <-time.After(x.timeout):
+			c.Close()
+			return fmt.Errorf("probe: no answer within %v", x.timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// reset empties the index before a new refresh.
+func (x *userIndex) reset(rules namingRules, bases []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.live, x.rules, x.searched, x.refreshed, x.unkeyable = false, rules, bases, 0, 0
+	x.byUUID, x.byDN, x.keys = map[string]indexedUser{}, map[string]string{}, map[string]int{}
+}
+
+func (x *userIndex) setLive(live bool) {
+	x.mu.Lock()
+	x.live = live
+	x.mu.Unlock()
+}
+
+// applyEntry applies one entry of the sync stream (add, modify, delete or
+// present; RFC 4533 §3.4).
+func (x *userIndex) applyEntry(e *ldap.Entry, controls []ldap.Control) error {
+	var state *ldap.ControlSyncState
+	for _, ctl := range controls {
+		if s, ok := ctl.(*ldap.ControlSyncState); ok {
+			state = s
+		}
+	}
+	if state == nil {
+		return fmt.Errorf("entry %q without a sync state control", e.DN)
+	}
+	id := state.EntryUUID.String()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.updates++
+	switch state.State {
+	case ldap.SyncStateAdd, ldap.SyncStateModify:
+		x.remove(id)
+		x.add(id, schema.DecodeUser(toEntry(e)))
+	case ldap.SyncStateDelete:
+		x.remove(id)
+	}
+	return nil
+}
+
+// applyInfo handles a Sync Info message: the end of a refresh, or entries
+// deleted while the refresh ran.
+func (x *userIndex) applyInfo(base string, info *ldap.ControlSyncInfo) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	done := false
+	switch {
+	case info.RefreshDelete != nil:
+		done = info.RefreshDelete.RefreshDone
+	case info.RefreshPresent != nil:
+		done = info.RefreshPresent.RefreshDone
+	case info.SyncIdSet != nil && info.SyncIdSet.RefreshDeletes:
+		for _, id := range info.SyncIdSet.SyncUUIDs {
+			x.remove(id.String())
+		}
+	}
+	if done && !x.live {
+		x.refreshed++
+		if x.refreshed == len(x.searched) {
+			x.live = true
+			x.log.Info("user index live", "otp_users", len(x.byUUID), "bases", len(x.searched),
+				"unkeyable", x.unkeyable, "last", base)
+			if x.unkeyable > 0 {
+				x.log.Warn("user index: some OTP users' DNs cannot be keyed safely; every bind reads its user entry",
+					"unkeyable", x.unkeyable)
+			}
+		}
+	}
+}
+
+// add and remove keep byUUID, byDN, keys and unkeyable consistent; the
+// caller holds mu.
+func (x *userIndex) add(id string, u schema.User) {
+	key, keyed := x.rules.dnKey(u.DN)
+	x.byUUID[id] = indexedUser{user: u, key: key, keyed: keyed}
+	x.byDN[u.DN] = id
+	if keyed {
+		x.keys[key]++
+	} else {
+		x.unkeyable++
+	}
+}
+
+func (x *userIndex) remove(id string) {
+	old, found := x.byUUID[id]
+	if !found {
+		return
+	}
+	delete(x.byUUID, id)
+	if x.byDN[old.user.DN] == id {
+		delete(x.byDN, old.user.DN)
+	}
+	if !old.keyed {
+		x.unkeyable--
+		return
+	}
+	if x.keys[old.key]--; x.keys[old.key] == 0 {
+		delete(x.keys, old.key)
+	}
+}
