@@ -245,9 +245,9 @@ func (s *Server) forget(c *clientConn) {
 
 // Stats are the server's gauges.
 type Stats struct {
-	ClientConns   int64 // open client connections
-	UpstreamConns int64 // open upstream connections of clients (service pool not included)
-	UserIndex     IndexStats
+	ClientConns   int64      `json:"client_conns"`   // open client connections
+	UpstreamConns int64      `json:"upstream_conns"` // open upstream connections of clients (service pool not included)
+	UserIndex     IndexStats `json:"user_index"`     // zero when user_index is off
 }
 
 // Stats returns the current gauges.

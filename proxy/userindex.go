@@ -120,9 +120,9 @@ func isUnder(dn, base string) bool {
 
 // IndexStats describe the user index.
 type IndexStats struct {
-	Live    bool   // answering binds
-	Users   int    // OTP users held
-	Updates uint64 // entries applied since start
+	Live    bool   `json:"live"`    // answering binds
+	Users   int    `json:"users"`   // OTP users held
+	Updates uint64 `json:"updates"` // entries applied since start
 }
 
 func (x *userIndex) stats() IndexStats {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,10 @@ type serveConfig struct {
 	LogLevel string `yaml:"log_level"`
 	// LogFormat: text (default) or json.
 	LogFormat string `yaml:"log_format"`
+	// StatusFile: if set, the proxy's gauges (connections, user index) are
+	// written to this file as JSON every second, replaced atomically, for
+	// monitoring and for scripts that wait for the index.
+	StatusFile string `yaml:"status_file"`
 }
 
 // listFlag is a repeatable string flag.
@@ -59,12 +64,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "configuration ok")
 		return exitOK
 	}
-	return serveUntilSignal(srv, logger)
+	return serveUntilSignal(srv, logger, cfg.StatusFile)
 }
 
-func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
+func serveUntilSignal(srv *proxy.Server, logger *slog.Logger, statusFile string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if statusFile != "" {
+		go writeStatus(ctx, srv, statusFile, logger)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -99,6 +107,31 @@ func serveUntilSignal(srv *proxy.Server, logger *slog.Logger) int {
 	return exitOK
 }
 
+// writeStatus writes srv.Stats() as JSON to path every second until ctx
+// ends, through a temporary file and a rename so readers never see half.
+func writeStatus(ctx context.Context, srv *proxy.Server, path string, logger *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		b, _ := json.Marshal(srv.Stats())
+		tmp := path + ".tmp"
+		err := os.WriteFile(tmp, append(b, '\n'), 0o644)
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil && !failing {
+			logger.Warn("status_file: not written", "err", err)
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // loadServeConfig reads the config file (if any), then applies the flags on
 // top of it, then loads the service password.
 func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error) {
@@ -113,6 +146,7 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 		upstreamStartTLS               bool
 		otpmeBase, store, otpmeKeyFile string
 		allowGroupMissing              bool
+		statusFile                     string
 	)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -137,6 +171,7 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	fs.StringVar(&level, "log-level", "", "debug, info, warn or error")
 	fs.StringVar(&format, "log-format", "", "text or json")
 	fs.BoolVar(&check, "check-config", false, "check the configuration and exit")
+	fs.StringVar(&statusFile, "status-file", "", "write the gauges as JSON to this file every second")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -167,6 +202,7 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	set(&cfg.OTPmeBase, otpmeBase)
 	set(&cfg.Store, store)
 	set(&cfg.OTPmeKeyFile, otpmeKeyFile)
+	set(&cfg.StatusFile, statusFile)
 	cfg.AllowGroupMissing = cfg.AllowGroupMissing || allowGroupMissing
 	if cfg.OTPmeKeyFile != "" {
 		key, err := os.ReadFile(cfg.OTPmeKeyFile)

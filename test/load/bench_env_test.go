@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -68,6 +69,9 @@ func (d *directory) proxied() endpoint {
 func startDirectory(t *testing.T, b *bench, name string, opts slapdtest.Options, n Counts) *directory {
 	t.Helper()
 	opts.LogLevel = "0"
+	if opts.Kind == slapdtest.Plain {
+		opts.ExtraConfig += "\nmoduleload syncprov.la\noverlay syncprov\n" // for the proxy's user index
+	}
 	d := &directory{name: name, srv: slapdtest.Start(t, opts)}
 	d.pid = slapdPID(t, d.srv)
 	l := DefaultLayout
@@ -123,9 +127,13 @@ func buildProxy(t *testing.T, dir string) string {
 // a load test binds each of its users many times a second, which the limit
 // exists to stop. max_connections leaves room above the 10,000 idle
 // connections for the readiness probe.
+//
+// The user index follows the people subtree (the service account may not
+// read the suffix entry); the plain directories run syncprov for it.
 const proxyConfig = `# written by TestBench (test/load)
 bind_rate_per_dn: 1000000
 max_connections: 10100
+user_index_bases: ["ou=people,dc=example,dc=com"]
 `
 
 // proxyProc is a running `ldapotp serve`.
@@ -158,8 +166,9 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 		t.Fatal(err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(slapdtest.FreePort(t)))
+	status := filepath.Join(b.out, name+".status.json")
 	cmd := exec.Command(b.bin, "serve", "-c", conf, "--listen", addr, "--upstream", s.URL,
-		"--service-dn", s.ServiceDN, "--service-password-file", pw, "--log-level", "warn")
+		"--service-dn", s.ServiceDN, "--service-password-file", pw, "--log-level", "warn", "--status-file", status)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -170,7 +179,31 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 	if err := p.waitReady(s.ServiceDN, s.ServicePassword); err != nil {
 		t.Fatalf("%s: %v (log: %s)", name, err, logf.Name())
 	}
+	if err := p.waitIndex(status); err != nil {
+		t.Fatalf("%s: %v (log: %s)", name, err, logf.Name())
+	}
 	return p
+}
+
+// waitIndex polls the proxy's status file until its user index is live.
+func (p *proxyProc) waitIndex(status string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st struct {
+			UserIndex struct{ Live bool } `json:"user_index"`
+		}
+		b, err := os.ReadFile(status)
+		if err == nil {
+			err = json.Unmarshal(b, &st)
+		}
+		if err == nil && st.UserIndex.Live {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("user index not live after 30s (status %s: %s, %v)", status, b, err)
+		}
+		time.Sleep(100 * time.Millisecond) // the status file is rewritten every second
+	}
 }
 
 // waitReady polls with a real bind through the proxy until it succeeds.
