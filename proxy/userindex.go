@@ -254,6 +254,10 @@ func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, base string) error
 			ldap.LDAPResultProtocolError) {
 			return fmt.Errorf("%w: sync of %q: %w", errNoSync, base, err)
 		}
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return fmt.Errorf("%w: the service account cannot read the base entry %q (set user_index_bases): %w",
+				errNoSync, base, err)
+		}
 		return fmt.Errorf("sync of %q: %w", base, err)
 	}
 	return fmt.Errorf("sync of %q ended", base)

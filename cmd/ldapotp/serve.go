@@ -146,7 +146,8 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 		upstreamStartTLS               bool
 		otpmeBase, store, otpmeKeyFile string
 		allowGroupMissing              bool
-		statusFile                     string
+		statusFile, userIndex          string
+		userIndexBases                 listFlag
 	)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -172,6 +173,8 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	fs.StringVar(&format, "log-format", "", "text or json")
 	fs.BoolVar(&check, "check-config", false, "check the configuration and exit")
 	fs.StringVar(&statusFile, "status-file", "", "write the gauges as JSON to this file every second")
+	fs.StringVar(&userIndex, "user-index", "", "auto (default: follow the OTP users by syncrepl when the directory offers it) or off")
+	fs.Var(&userIndexBases, "user-index-base", "subtree the user index follows (repeatable; default: the naming contexts)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -203,6 +206,10 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	set(&cfg.Store, store)
 	set(&cfg.OTPmeKeyFile, otpmeKeyFile)
 	set(&cfg.StatusFile, statusFile)
+	set(&cfg.UserIndex, userIndex)
+	if len(userIndexBases) > 0 {
+		cfg.UserIndexBases = userIndexBases
+	}
 	cfg.AllowGroupMissing = cfg.AllowGroupMissing || allowGroupMissing
 	if cfg.OTPmeKeyFile != "" {
 		key, err := os.ReadFile(cfg.OTPmeKeyFile)

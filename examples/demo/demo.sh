@@ -319,7 +319,7 @@ for try in 1 2 3 4 5; do
 	PROXY_CMD=("$LDAPOTP" serve --listen "127.0.0.1:$PROXY_PORT"
 		--upstream "ldap://127.0.0.1:$SLAPD_PORT"
 		--service-dn "$SERVICE_DN" --service-password-file "$DIR/service.pw"
-		--log-level debug)
+		--user-index-base "ou=people,$SUFFIX" --log-level debug)
 	show "${PROXY_CMD[@]}"
 	: >"$DIR/ldapotp.log"
 	"${PROXY_CMD[@]}" >"$DIR/ldapotp.log" 2>&1 &
@@ -340,6 +340,12 @@ for try in 1 2 3 4 5; do
 	die "the proxy did not answer a bind as $BOB_DN on port $PROXY_PORT within ${WAIT}s"
 done
 pass "ldapotp (pid $PROXY_PID) answers on ldap://127.0.0.1:$PROXY_PORT"
+index_live() { grep -q 'msg="user index live"' "$DIR/ldapotp.log"; }
+if wait_ready "$PROXY_PID" "$WAIT" index_live; then
+	pass "the user index follows ou=people by syncrepl: $(grep -o 'msg="user index live".*' "$DIR/ldapotp.log" | head -n 1)"
+else
+	fail "the user index did not come up (syncprov in examples/slapd/slapd.conf?)"
+fi
 
 # ------------------------------------------------------ 4. alice's token
 

@@ -32,7 +32,8 @@ var censusLines = []struct {
 // puts a proxy in front, runs censusOps operations of each mode at
 // concurrency 1 and divides what slapd logged by the operations done.
 func (b *bench) census(t *testing.T) {
-	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, LogLevel: "stats", GlobalConfig: authzPolicy})
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, LogLevel: "stats", GlobalConfig: authzPolicy,
+		ExtraConfig: syncprovConfig})
 	l := DefaultLayout
 	l.Prefix = "census"
 	users := NewUsers(l, Counts{Plain: 16, HOTP: 8, TOTP: 64, TOTPPeriod: 1})
