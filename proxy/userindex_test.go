@@ -1,0 +1,84 @@
+package proxy
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+)
+
+// indexWith builds a live index over testRules holding n OTP users
+// uid=user<i>,ou=people,dc=x under the base ou=people,dc=x.
+func indexWith(n int) *userIndex {
+	x := newUserIndex(nil, Target{}, "", Secret{}, 0, slog.New(slog.DiscardHandler))
+	x.reset(testRules, []string{"ou=people,dc=x"})
+	for i := range n {
+		e := ldap.NewEntry(fmt.Sprintf("uid=user%d,ou=people,dc=x", i), map[string][]string{
+			"objectClass": {"inetOrgPerson", "oathHOTPUser"}, "oathHOTPToken": {fmt.Sprintf("cn=t%d,dc=x", i)}})
+		state := &ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}
+		if err := x.applyEntry(e, []ldap.Control{state}); err != nil {
+			panic(err)
+		}
+	}
+	x.applyInfo("ou=people,dc=x", &ldap.ControlSyncInfo{RefreshDelete: &ldap.ControlSyncInfoRefreshDelete{RefreshDone: true}})
+	return x
+}
+
+func TestUserIndex_Lookup(t *testing.T) {
+	x := indexWith(3)
+	u, ok := x.lookup("uid=user1,ou=people,dc=x")
+	if assert.True(t, ok) && assert.NotNil(t, u) {
+		assert.Equal(t, "cn=t1,dc=x", u.HOTPToken)
+		assert.True(t, u.IsOTPUser)
+	}
+	for dn, wantOK := range map[string]bool{
+		"uid=plain,ou=people,dc=x": true,  // keyed, inside the base, no OTP user: "no"
+		"UID=USER1,ou=people,dc=x": false, // an OTP user under another spelling: read it
+		"uid=plain,ou=other,dc=x":  false, // outside the base
+		`uid="x",ou=people,dc=x`:   false, // no key
+	} {
+		u, ok := x.lookup(dn)
+		assert.Equal(t, wantOK, ok, dn)
+		assert.Nil(t, u, dn)
+	}
+	x.setLive(false)
+	_, ok = x.lookup("uid=plain,ou=people,dc=x")
+	assert.False(t, ok, "not live: cannot tell")
+}
+
+func TestUserIndex_DeleteAndRename(t *testing.T) {
+	x := indexWith(0)
+	id := uuid.New()
+	add := func(dn string, state ldap.ControlSyncStateState) {
+		e := ldap.NewEntry(dn, map[string][]string{"objectClass": {"oathTOTPUser"}})
+		assert.NoError(t, x.applyEntry(e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}}))
+	}
+	add("uid=a,ou=people,dc=x", ldap.SyncStateAdd)
+	add("uid=b,ou=people,dc=x", ldap.SyncStateModify) // renamed: same entryUUID
+	_, ok := x.lookup("uid=a,ou=people,dc=x")
+	assert.True(t, ok, "the old name is free again")
+	u, _ := x.lookup("uid=b,ou=people,dc=x")
+	assert.NotNil(t, u)
+	add("uid=b,ou=people,dc=x", ldap.SyncStateDelete)
+	u, ok = x.lookup("uid=b,ou=people,dc=x")
+	assert.True(t, ok)
+	assert.Nil(t, u)
+	assert.Equal(t, 0, x.stats().Users)
+	assert.Error(t, x.applyEntry(ldap.NewEntry("uid=c,dc=x", nil), nil), "an entry without a sync state")
+}
+
+func BenchmarkUserIndexLookup(b *testing.B) {
+	x := indexWith(10000)
+	for _, dn := range []string{"uid=user5000,ou=people,dc=x", "uid=someone,ou=people,dc=x"} {
+		b.Run(dn[:strings.IndexByte(dn, ',')], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x.lookup(dn)
+			}
+		})
+	}
+}
