@@ -44,6 +44,7 @@ type userIndex struct {
 	byDN      map[string]string // exact DN as the directory sends it → entryUUID
 	keys      map[string]int    // dnKey → OTP users with that key
 	unkeyable int               // OTP users whose DN has no key: the index then never says "no"
+	gen       uint64            // sync round; messages of an older round are ignored
 	searched  []string          // the bases followed
 	refreshed int               // bases whose refresh is done
 	updates   uint64
@@ -179,12 +180,12 @@ func (x *userIndex) syncOnce(ctx context.Context) error {
 		contexts = x.bases
 	}
 	c.SetTimeout(0) // the sync searches never end; the probe watches the connection
-	x.reset(rules, contexts)
+	gen := x.reset(rules, contexts)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, len(contexts)+1)
 	for _, base := range contexts {
-		go func() { errc <- x.follow(sctx, c, base) }()
+		go func() { errc <- x.follow(sctx, c, gen, base) }()
 	}
 	go func() { errc <- x.probe(sctx, c) }()
 	return <-errc
@@ -231,20 +232,20 @@ func (x *userIndex) readDirectory(c *ldap.Conn) ([]string, namingRules, error) {
 
 // follow runs the sync search of one naming context and applies what it
 // sends; it returns when the search ends.
-func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, base string) error {
+func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, gen uint64, base string) error {
 	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		userIndexFilter, schema.UserAttributes, nil)
 	r := c.Syncrepl(ctx, req, indexBuffer, ldap.SyncRequestModeRefreshAndPersist, nil, false)
 	for r.Next() {
 		if e := r.Entry(); e != nil {
-			if err := x.applyEntry(e, r.Controls()); err != nil {
+			if err := x.applyEntry(gen, e, r.Controls()); err != nil {
 				return fmt.Errorf("sync of %q: %w", base, err)
 			}
 			continue
 		}
 		for _, ctl := range r.Controls() {
 			if info, ok := ctl.(*ldap.ControlSyncInfo); ok {
-				x.applyInfo(base, info)
+				x.applyInfo(gen, base, info)
 			}
 		}
 	}
@@ -291,12 +292,16 @@ func (x *userIndex) probe(ctx context.Context, c *ldap.Conn) error {
 	}
 }
 
-// reset empties the index before a new refresh.
-func (x *userIndex) reset(rules namingRules, bases []string) {
+// reset empties the index before a new refresh and returns the new round:
+// the searches of an earlier round may still deliver buffered messages,
+// which must not land in this one.
+func (x *userIndex) reset(rules namingRules, bases []string) uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.gen++
 	x.live, x.rules, x.searched, x.refreshed, x.unkeyable = false, rules, bases, 0, 0
 	x.byUUID, x.byDN, x.keys = map[string]indexedUser{}, map[string]string{}, map[string]int{}
+	return x.gen
 }
 
 func (x *userIndex) setLive(live bool) {
@@ -307,7 +312,7 @@ func (x *userIndex) setLive(live bool) {
 
 // applyEntry applies one entry of the sync stream (add, modify, delete or
 // present; RFC 4533 §3.4).
-func (x *userIndex) applyEntry(e *ldap.Entry, controls []ldap.Control) error {
+func (x *userIndex) applyEntry(gen uint64, e *ldap.Entry, controls []ldap.Control) error {
 	var state *ldap.ControlSyncState
 	for _, ctl := range controls {
 		if s, ok := ctl.(*ldap.ControlSyncState); ok {
@@ -320,6 +325,9 @@ func (x *userIndex) applyEntry(e *ldap.Entry, controls []ldap.Control) error {
 	id := state.EntryUUID.String()
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if gen != x.gen {
+		return nil
+	}
 	x.updates++
 	switch state.State {
 	case ldap.SyncStateAdd, ldap.SyncStateModify:
@@ -333,9 +341,12 @@ func (x *userIndex) applyEntry(e *ldap.Entry, controls []ldap.Control) error {
 
 // applyInfo handles a Sync Info message: the end of a refresh, or entries
 // deleted while the refresh ran.
-func (x *userIndex) applyInfo(base string, info *ldap.ControlSyncInfo) {
+func (x *userIndex) applyInfo(gen uint64, base string, info *ldap.ControlSyncInfo) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if gen != x.gen {
+		return
+	}
 	done := false
 	switch {
 	case info.RefreshDelete != nil:

@@ -15,16 +15,16 @@ import (
 // uid=user<i>,ou=people,dc=x under the base ou=people,dc=x.
 func indexWith(n int) *userIndex {
 	x := newUserIndex(nil, Target{}, "", Secret{}, 0, slog.New(slog.DiscardHandler))
-	x.reset(testRules, []string{"ou=people,dc=x"})
+	gen := x.reset(testRules, []string{"ou=people,dc=x"})
 	for i := range n {
 		e := ldap.NewEntry(fmt.Sprintf("uid=user%d,ou=people,dc=x", i), map[string][]string{
 			"objectClass": {"inetOrgPerson", "oathHOTPUser"}, "oathHOTPToken": {fmt.Sprintf("cn=t%d,dc=x", i)}})
 		state := &ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}
-		if err := x.applyEntry(e, []ldap.Control{state}); err != nil {
+		if err := x.applyEntry(gen, e, []ldap.Control{state}); err != nil {
 			panic(err)
 		}
 	}
-	x.applyInfo("ou=people,dc=x", &ldap.ControlSyncInfo{RefreshDelete: &ldap.ControlSyncInfoRefreshDelete{RefreshDone: true}})
+	x.applyInfo(gen, "ou=people,dc=x", &ldap.ControlSyncInfo{RefreshDelete: &ldap.ControlSyncInfoRefreshDelete{RefreshDone: true}})
 	return x
 }
 
@@ -55,7 +55,7 @@ func TestUserIndex_DeleteAndRename(t *testing.T) {
 	id := uuid.New()
 	add := func(dn string, state ldap.ControlSyncStateState) {
 		e := ldap.NewEntry(dn, map[string][]string{"objectClass": {"oathTOTPUser"}})
-		assert.NoError(t, x.applyEntry(e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}}))
+		assert.NoError(t, x.applyEntry(x.gen, e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}}))
 	}
 	add("uid=a,ou=people,dc=x", ldap.SyncStateAdd)
 	add("uid=b,ou=people,dc=x", ldap.SyncStateModify) // renamed: same entryUUID
@@ -68,7 +68,19 @@ func TestUserIndex_DeleteAndRename(t *testing.T) {
 	assert.True(t, ok)
 	assert.Nil(t, u)
 	assert.Equal(t, 0, x.stats().Users)
-	assert.Error(t, x.applyEntry(ldap.NewEntry("uid=c,dc=x", nil), nil), "an entry without a sync state")
+	assert.Error(t, x.applyEntry(x.gen, ldap.NewEntry("uid=c,dc=x", nil), nil), "an entry without a sync state")
+}
+
+// TestUserIndex_OldRound: messages still buffered from a broken sync must
+// not land in the next round, nor make it live early.
+func TestUserIndex_OldRound(t *testing.T) {
+	x := indexWith(0)
+	old := x.gen
+	x.reset(testRules, []string{"ou=people,dc=x"})
+	e := ldap.NewEntry("uid=ghost,ou=people,dc=x", map[string][]string{"objectClass": {"oathHOTPUser"}})
+	assert.NoError(t, x.applyEntry(old, e, []ldap.Control{&ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}}))
+	x.applyInfo(old, "ou=people,dc=x", &ldap.ControlSyncInfo{RefreshPresent: &ldap.ControlSyncInfoRefreshPresent{RefreshDone: true}})
+	assert.Equal(t, IndexStats{}, x.stats())
 }
 
 func BenchmarkUserIndexLookup(b *testing.B) {
