@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ldapotp/ldapotp/oath"
+	"github.com/ldapotp/ldapotp/proxy"
 	"github.com/ldapotp/ldapotp/test/slapdtest"
 )
 
@@ -212,11 +213,32 @@ func TestDifferential_SlapoOTP(t *testing.T) {
 	oracle := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Oracle, NoSync: true})
 	plain := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true})
 	p := startProxy(t, plain)
+	differential(t, oracle, plain, p, nil)
+}
+
+// TestDifferential_UserIndex: the same scenarios with the user index on
+// (syncprov on the plain slapd). After loading a scenario the test waits
+// until the index holds its OTP users, as a real enrollment is followed by
+// the user's first login well after the directory told the proxy.
+func TestDifferential_UserIndex(t *testing.T) {
+	oracle := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Oracle, NoSync: true})
+	plain, p := startIndexed(t)
+	held := 0
+	differential(t, oracle, plain, p, func(t *testing.T, sc scenario) {
+		held += otpUsers(sc)
+		waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == held })
+	})
+	assert.True(t, p.srv.Stats().UserIndex.Live)
+}
+
+// differential runs every scenario against slapo-otp and the proxy;
+// settle, if set, runs after each scenario's data is loaded.
+func differential(t *testing.T, oracle, plain *slapdtest.Server, p *runningProxy, settle func(*testing.T, scenario)) {
 	mismatches, binds := 0, 0
 	all := scenarios()
 	for i, sc := range all {
 		t.Run(sc.name, func(t *testing.T) {
-			n, m := runScenario(t, i, sc, oracle, plain, p.URL)
+			n, m := runScenario(t, i, sc, oracle, plain, p.URL, settle)
 			binds += n
 			mismatches += m
 		})
@@ -225,9 +247,21 @@ func TestDifferential_SlapoOTP(t *testing.T) {
 	assert.GreaterOrEqual(t, len(all), 30)
 }
 
+// otpUsers counts the scenario's users that get an OATH user class.
+func otpUsers(sc scenario) int {
+	n := 0
+	for _, u := range sc.users {
+		if !u.plain && (u.hotp != "" || u.totp != "" || u.otpClass) {
+			n++
+		}
+	}
+	return n
+}
+
 // runScenario loads the scenario into both directories, sends its binds to
 // both and compares; it returns the number of binds and of mismatches.
-func runScenario(t *testing.T, i int, sc scenario, oracle, plain *slapdtest.Server, proxyURL string) (int, int) {
+func runScenario(t *testing.T, i int, sc scenario, oracle, plain *slapdtest.Server, proxyURL string,
+	settle func(*testing.T, scenario)) (int, int) {
 	waitForStepHeadroom(sc)
 	d := &dataset{prefix: fmt.Sprintf("d%02d", i), keys: newKeys(sc.tokens), step0: map[string]int64{}}
 	for name, def := range sc.tokens {
@@ -235,6 +269,9 @@ func runScenario(t *testing.T, i int, sc scenario, oracle, plain *slapdtest.Serv
 	}
 	d.load(t, oracle, sc)
 	d.load(t, plain, sc)
+	if settle != nil {
+		settle(t, sc)
+	}
 	e := &env{sc: sc, data: d}
 	mismatches := 0
 	for j, b := range sc.binds {
