@@ -22,31 +22,13 @@ func element(b []byte) (elem, rest []byte, err error) {
 	return b[:n], after, nil
 }
 
-// appendTLV appends a definite-length element.
-func appendTLV(dst []byte, tag byte, content []byte) []byte {
-	dst = append(dst, tag)
-	switch l := len(content); {
-	case l < 0x80:
-		dst = append(dst, byte(l))
-	case l < 1<<8:
-		dst = append(dst, 0x81, byte(l))
-	case l < 1<<16:
-		dst = append(dst, 0x82, byte(l>>8), byte(l))
-	case l < 1<<24:
-		dst = append(dst, 0x83, byte(l>>16), byte(l>>8), byte(l))
-	default:
-		dst = append(dst, 0x84, byte(l>>24), byte(l>>16), byte(l>>8), byte(l))
-	}
-	return append(dst, content...)
-}
-
 // proxiedAuthzControl encodes the control acting for authzID, critical as
 // RFC 4370 requires.
 func proxiedAuthzControl(authzID string) []byte {
 	var c []byte
-	c = appendTLV(c, 0x04, []byte(oidProxiedAuthz))
+	c = appendTLV(c, 0x04, oidProxiedAuthz)
 	c = appendTLV(c, 0x01, []byte{0xff})
-	c = appendTLV(c, 0x04, []byte(authzID))
+	c = appendTLV(c, 0x04, authzID)
 	return appendTLV(nil, 0x30, c)
 }
 

@@ -130,9 +130,9 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 // directory's state refuses and never refuses one it accepts. req is the
 // bind's copy with the whole credential.
 func (v *otpVerifier) spend(ctx context.Context, req *BindRequest, m *otpMatch) error {
-	assert := ""
+	var assert *Assertion
 	if m.cached {
-		assert = "(" + schema.AttrSecret + "=" + filterBytes(m.token.Secret) + ")"
+		assert = &Assertion{Attr: schema.AttrSecret, Value: m.token.Secret}
 	}
 	err := v.dir.Swap(ctx, m.token.DN, m.swaps, assert)
 	if err == nil || !m.cached || !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNoSuchEntry) {
@@ -147,7 +147,7 @@ func (v *otpVerifier) spend(ctx context.Context, req *BindRequest, m *otpMatch) 
 	case fresh == nil || !bytes.Equal(fresh.static, m.static):
 		return fmt.Errorf("token %q re-read: %w", m.token.DN, ErrConflict)
 	}
-	err = v.dir.Swap(ctx, fresh.token.DN, fresh.swaps, "")
+	err = v.dir.Swap(ctx, fresh.token.DN, fresh.swaps, nil)
 	v.remember(fresh, err)
 	return err
 }
@@ -163,16 +163,6 @@ func (v *otpVerifier) remember(m *otpMatch, err error) {
 		values[s.Attr] = s.New
 	}
 	v.tokens.Update(m.token.DN, values)
-}
-
-// filterBytes escapes every byte of b for an LDAP filter value.
-func filterBytes(b []byte) string {
-	const hexdigits = "0123456789abcdef"
-	out := make([]byte, 0, 3*len(b))
-	for _, c := range b {
-		out = append(out, '\\', hexdigits[c>>4], hexdigits[c&15])
-	}
-	return string(out)
 }
 
 // otpVerifier finds the token whose code matches.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,11 +46,14 @@ func (d *fakeDirectory) Read(_ context.Context, dn string, _ []string) (schema.E
 	return e, nil
 }
 
-// Swap ignores the assertion (the integration tests run it against slapd).
-func (d *fakeDirectory) Swap(_ context.Context, dn string, swaps []Swap, _ string) error {
+// Swap checks the assertion and every old value like slapd would.
+func (d *fakeDirectory) Swap(_ context.Context, dn string, swaps []Swap, assert *Assertion) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.entries[strings.ToLower(dn)]
+	if assert != nil && !slices.Contains(e[assert.Attr], string(assert.Value)) {
+		return fmt.Errorf("assertion on %s: %w", assert.Attr, ErrConflict)
+	}
 	for _, s := range swaps {
 		cur := e[s.Attr]
 		if (s.Old == "") != (len(cur) == 0) || (s.Old != "" && cur[0] != s.Old) {

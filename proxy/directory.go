@@ -23,10 +23,15 @@ type Directory interface {
 	// Swap changes attributes of dn in one modify, each by deleting its old
 	// value (by value) and adding the new one, so the modify fails if
 	// another writer changed any of them first: that is ErrConflict. A
-	// non-empty assert is an LDAP filter the entry must match for the
-	// modify to apply (RFC 4528 assertion control); a mismatch is
-	// ErrConflict too.
-	Swap(ctx context.Context, dn string, swaps []Swap, assert string) error
+	// non-nil assert is a value the entry must hold for the modify to
+	// apply (RFC 4528 assertion control); a mismatch is ErrConflict too.
+	Swap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) error
+}
+
+// Assertion is an equality assertion: the entry holds Value in Attr.
+type Assertion struct {
+	Attr  string
+	Value []byte
 }
 
 // Swap is one compare-and-swap of a single-valued attribute. Old == ""
@@ -46,9 +51,12 @@ var (
 )
 
 // ServiceDirectory is the Directory of the proxy's service account: a small
-// pool of go-ldap connections, each bound as the service account, shared by
-// all binds (go-ldap multiplexes requests on a connection by message ID).
-// A broken connection is redialled on next use.
+// pool of connections, each bound as the service account, shared by all
+// binds, requests multiplexed on each by message ID. The bind path's reads
+// and swaps go over the proxy's own wire code (svcConn); the OTPme store
+// and the admin tool use a second, go-ldap pool for everything else. Both
+// are dialled on first use, and a broken connection is redialled on next
+// use.
 type ServiceDirectory struct {
 	target   Target
 	dn       string
@@ -56,6 +64,7 @@ type ServiceDirectory struct {
 	timeout  time.Duration
 	next     atomic.Uint64
 	slots    []*dirSlot
+	fast     []*svcSlot
 }
 
 type dirSlot struct {
@@ -65,9 +74,12 @@ type dirSlot struct {
 
 // NewServiceDirectory returns a pool of size connections (dialled lazily).
 func NewServiceDirectory(t Target, dn string, password Secret, size int, timeout time.Duration) *ServiceDirectory {
-	d := &ServiceDirectory{target: t, dn: dn, password: password, timeout: timeout, slots: make([]*dirSlot, max(size, 1))}
+	size = max(size, 1)
+	d := &ServiceDirectory{target: t, dn: dn, password: password, timeout: timeout,
+		slots: make([]*dirSlot, size), fast: make([]*svcSlot, size)}
 	for i := range d.slots {
 		d.slots[i] = &dirSlot{}
+		d.fast[i] = &svcSlot{}
 	}
 	return d
 }
@@ -81,6 +93,9 @@ func (d *ServiceDirectory) Close() {
 			s.conn = nil
 		}
 		s.mu.Unlock()
+	}
+	for _, s := range d.fast {
+		s.close()
 	}
 }
 
@@ -121,54 +136,83 @@ func (d *ServiceDirectory) Read(ctx context.Context, dn string, attrs []string) 
 	var e schema.Entry
 	var err error
 	for range 2 {
-		e, err = d.read(ctx, dn, attrs)
-		if !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		if e, err = d.read(ctx, dn, attrs); !errors.Is(err, errSvcBroken) {
 			break
 		}
 	}
-	return e, classify(err, fmt.Sprintf("read %q", dn))
+	if err != nil {
+		return schema.Entry{}, fmt.Errorf("read %q: %w", dn, err)
+	}
+	return e, nil
 }
 
 func (d *ServiceDirectory) read(ctx context.Context, dn string, attrs []string) (schema.Entry, error) {
-	c, err := d.conn(ctx)
+	c, err := d.svc(ctx)
 	if err != nil {
 		return schema.Entry{}, err
 	}
-	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(d.timeout/time.Second),
-		false, "(objectClass=*)", attrs, nil)
-	res, err := c.Search(req)
+	timeLimit := int(d.timeout / time.Second)
+	call, err := c.call(ctx, d.timeout, func(id int32) []byte { return encodeBaseRead(id, dn, attrs, timeLimit) })
 	if err != nil {
 		return schema.Entry{}, err
 	}
-	if len(res.Entries) != 1 {
-		return schema.Entry{}, fmt.Errorf("%w: %d entries for a base search", ErrNoSuchEntry, len(res.Entries))
+	if err := resultError(call.code, call.message); err != nil {
+		return schema.Entry{}, err
 	}
-	return toEntry(res.Entries[0]), nil
+	if len(call.entries) != 1 {
+		return schema.Entry{}, fmt.Errorf("%w: %d entries for a base search", ErrNoSuchEntry, len(call.entries))
+	}
+	return call.entries[0], nil
 }
 
 // Swap implements Directory. A failed write is never retried: it may have
 // been applied, and a retry would then fail as a conflict anyway.
-func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap, assert string) error {
-	c, err := d.conn(ctx)
+func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) error {
+	c, err := d.svc(ctx)
+	if err == nil {
+		var call *svcCall
+		call, err = c.call(ctx, d.timeout, func(id int32) []byte { return encodeSwap(id, dn, swaps, assert) })
+		if err == nil {
+			err = resultError(call.code, call.message)
+		}
+	}
 	if err != nil {
-		return classify(err, fmt.Sprintf("modify %q", dn))
+		return fmt.Errorf("modify %q: %w", dn, err)
 	}
-	var controls []ldap.Control
-	if assert != "" {
-		ctrl, err := assertionControl(assert)
-		if err != nil {
-			return fmt.Errorf("modify %q: %w", dn, err)
-		}
-		controls = append(controls, ctrl)
+	return nil
+}
+
+// svc returns a live connection of the bind path's pool.
+func (d *ServiceDirectory) svc(ctx context.Context) (*svcConn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	req := ldap.NewModifyRequest(dn, controls)
-	for _, s := range swaps {
-		if s.Old != "" {
-			req.Delete(s.Attr, []string{s.Old})
-		}
-		req.Add(s.Attr, []string{s.New})
+	s := d.fast[d.next.Add(1)%uint64(len(d.fast))]
+	return s.get(ctx, func(ctx context.Context) (*svcConn, error) {
+		return dialService(ctx, d.target, d.dn, d.password, d.timeout)
+	})
+}
+
+// resultError maps a result code to the Directory errors (nil for
+// success).
+func resultError(code ResultCode, message string) error {
+	if code == Success {
+		return nil
 	}
-	return classify(c.Modify(req), fmt.Sprintf("modify %q", dn))
+	return fmt.Errorf("%w: %s %q", codeError(code), code, message)
+}
+
+// codeError is the Directory error of a result code other than success.
+func codeError(code ResultCode) error {
+	switch code {
+	case NoSuchObject:
+		return ErrNoSuchEntry
+	case InvalidDNSyntax:
+		return ErrInvalidDN
+	case NoSuchAttribute, attributeOrValueExists, constraintViolation, assertionFailed:
+		return ErrConflict
+	}
+	return ErrUnavailable
 }
 
 // classify maps go-ldap errors to the Directory errors.
@@ -182,19 +226,9 @@ func classify(err error, what string) error {
 	case !errors.As(err, &le):
 		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
-	switch le.ResultCode {
-	case ldap.LDAPResultNoSuchObject:
-		return fmt.Errorf("%s: %w: %w", what, ErrNoSuchEntry, err)
-	case ldap.LDAPResultInvalidDNSyntax:
-		return fmt.Errorf("%s: %w: %w", what, ErrInvalidDN, err)
-	case ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists,
-		ldap.LDAPResultConstraintViolation, ldap.LDAPResultAssertionFailed:
-		return fmt.Errorf("%s: %w: %w", what, ErrConflict, err)
-	case ldap.ErrorNetwork, ldap.LDAPResultUnavailable, ldap.LDAPResultBusy, ldap.LDAPResultServerDown,
-		ldap.LDAPResultTimeout, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultUnwillingToPerform:
-		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
+	// go-ldap's own codes (network, timeout, …) are not in codeError's
+	// list, so they are ErrUnavailable.
+	return fmt.Errorf("%s: %w: %w", what, codeError(ResultCode(le.ResultCode)), err)
 }
 
 func toEntry(e *ldap.Entry) schema.Entry {

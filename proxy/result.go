@@ -14,6 +14,8 @@ const (
 	AuthMethodNotSupported      ResultCode = 7
 	ConfidentialityRequired     ResultCode = 13
 	NoSuchAttribute             ResultCode = 16
+	constraintViolation         ResultCode = 19
+	attributeOrValueExists      ResultCode = 20
 	InvalidDNSyntax             ResultCode = 34
 	NoSuchObject                ResultCode = 32
 	InappropriateAuthentication ResultCode = 48
@@ -23,6 +25,7 @@ const (
 	Unavailable                 ResultCode = 52
 	UnwillingToPerform          ResultCode = 53
 	Other                       ResultCode = 80
+	assertionFailed             ResultCode = 122
 )
 
 var resultNames = map[ResultCode]string{
@@ -32,6 +35,8 @@ var resultNames = map[ResultCode]string{
 	AuthMethodNotSupported:      "authMethodNotSupported",
 	ConfidentialityRequired:     "confidentialityRequired",
 	NoSuchAttribute:             "noSuchAttribute",
+	constraintViolation:         "constraintViolation",
+	attributeOrValueExists:      "attributeOrValueExists",
 	NoSuchObject:                "noSuchObject",
 	InvalidDNSyntax:             "invalidDNSyntax",
 	InappropriateAuthentication: "inappropriateAuthentication",
@@ -41,6 +46,7 @@ var resultNames = map[ResultCode]string{
 	Unavailable:                 "unavailable",
 	UnwillingToPerform:          "unwillingToPerform",
 	Other:                       "other",
+	assertionFailed:             "assertionFailed",
 }
 
 // String returns the RFC 4511 name of the code, or its number.

@@ -15,6 +15,7 @@ const (
 	tagBindResponse     = 1
 	tagUnbindRequest    = 2
 	tagSearchRequest    = 3
+	tagSearchEntry      = 4
 	tagSearchDone       = 5
 	tagModifyRequest    = 6
 	tagModifyResponse   = 7
@@ -27,6 +28,7 @@ const (
 	tagCompareRequest   = 14
 	tagCompareResponse  = 15
 	tagAbandonRequest   = 16
+	tagSearchReference  = 19
 	tagExtendedRequest  = 23
 	tagExtendedResponse = 24
 )

@@ -209,5 +209,5 @@ func TestFault_WriteBackRefused(t *testing.T) {
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, []int{49, 52}, code)
 	assert.Equal(t, "7", readAttr(t, s.Admin(t), d.tokenDN("h"), counterAttr))
-	assert.Contains(t, p.Log.String(), "Insufficient Access")
+	assert.Contains(t, p.Log.String(), "insufficientAccessRights")
 }
