@@ -59,6 +59,7 @@ func (t Target) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial upstream %s: %w", t, err)
 	}
+	c = rawIO(c)
 	switch {
 	case t.URL.Scheme == "ldaps":
 	case t.StartTLS && t.URL.Scheme == "ldap":

@@ -205,6 +205,7 @@ func (s *Server) isClosed() bool {
 // max_connections the client is told "busy" and closed at once.
 func (s *Server) start(nc net.Conn, listener string) {
 	id := s.connID.Add(1)
+	nc = rawIO(nc)
 	_, isTLS := nc.(*tls.Conn)
 	c := &clientConn{srv: s, nc: nc, r: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10), listener: listener, tls: isTLS,
 		log: s.log.With("conn", id, "client", nc.RemoteAddr().String())}

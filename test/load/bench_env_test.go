@@ -174,6 +174,7 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 	cmd := exec.Command(b.bin, "serve", "-c", conf, "--listen", addr, "--upstream", s.URL,
 		"--service-dn", s.ServiceDN, "--service-password-file", pw, "--log-level", "warn", "--status-file", status)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("LDAPOTP_BENCH_PROXY_ENV"))...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
