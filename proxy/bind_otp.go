@@ -82,17 +82,22 @@ func noMatch(ctx context.Context, req *BindRequest, next BindHandler) BindRespon
 }
 
 // commit spends the code and hands the static part of the credential on.
-// The two are independent round trips, so they run at the same time; the
-// answer is success only if both succeed, exactly as if the code had been
-// spent first (slapo-otp's order): a lost race is 49 whatever the password,
-// and a wrong password still leaves the code spent. Steps after this one
+// The two are independent round trips, so they run at the same time (the
+// swap is written first, then the bind, from this goroutine); the answer
+// is success only if both succeed, exactly as if the code had been spent
+// first (slapo-otp's order): a lost race is 49 whatever the password, and
+// a wrong password still leaves the code spent. Steps after this one
 // therefore see the bind before the commit is known, and must leave acting
 // on success to the steps above.
 func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch, next BindHandler) BindResponse {
 	req.trace("code matched, spending it", "token", m.token.DN, "attrs", swapSummary(m.swaps), "cached", m.cached)
 	req.Token = m.token.DN
-	swapped := make(chan error, 1)
-	go func(rc BindRequest) { swapped <- v.spend(ctx, &rc, m) }(*req)
+	whole := *req // the whole credential, for a re-check in spend
+	var assert *Assertion
+	if m.cached {
+		assert = &Assertion{Attr: schema.AttrSecret, Value: m.token.Secret}
+	}
+	swapped := startSwap(ctx, v.dir, m.token.DN, m.swaps, assert)
 	var resp BindResponse
 	if len(m.static) == 0 {
 		// slapo-otp hands the empty rest to the backend, which refuses it
@@ -102,7 +107,7 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 		req.Password = NewSecret(m.static)
 		resp = next.Bind(ctx, req)
 	}
-	if err := <-swapped; err != nil {
+	if err := v.spent(ctx, &whole, m, swapped()); err != nil {
 		req.fail(err, "spend otp of token %q", m.token.DN)
 		switch {
 		case errors.Is(err, ErrConflict):
@@ -122,19 +127,15 @@ func (v *otpVerifier) commit(ctx context.Context, req *BindRequest, m *otpMatch,
 	return resp
 }
 
-// spend writes the new token state with a compare-and-swap. A match made on
-// a cached token entry also asserts that the secret is still the cached
-// one; if the swap fails because the entry moved on (another proxy spent a
-// code, an admin changed it), the token is read again and the code checked
-// once more on the fresh state, so a stale cache never accepts a code the
-// directory's state refuses and never refuses one it accepts. req is the
-// bind's copy with the whole credential.
-func (v *otpVerifier) spend(ctx context.Context, req *BindRequest, m *otpMatch) error {
-	var assert *Assertion
-	if m.cached {
-		assert = &Assertion{Attr: schema.AttrSecret, Value: m.token.Secret}
-	}
-	err := v.dir.Swap(ctx, m.token.DN, m.swaps, assert)
+// spent finishes spending a code given the answer to its compare-and-swap.
+// A match made on a cached token entry also asserted that the secret is
+// still the cached one; if the swap failed because the entry moved on
+// (another proxy spent a code, an admin changed it), the token is read
+// again and the code checked once more on the fresh state, so a stale
+// cache never accepts a code the directory's state refuses and never
+// refuses one it accepts. req is the bind's copy with the whole
+// credential.
+func (v *otpVerifier) spent(ctx context.Context, req *BindRequest, m *otpMatch, err error) error {
 	if err == nil || !m.cached || !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNoSuchEntry) {
 		v.remember(m, err)
 		return err

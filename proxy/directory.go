@@ -168,18 +168,51 @@ func (d *ServiceDirectory) read(ctx context.Context, dn string, attrs []string) 
 // Swap implements Directory. A failed write is never retried: it may have
 // been applied, and a retry would then fail as a conflict anyway.
 func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) error {
+	return d.StartSwap(ctx, dn, swaps, assert)()
+}
+
+// StartSwap implements swapStarter: the modify is written now, and the
+// returned function waits for its answer (once).
+func (d *ServiceDirectory) StartSwap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) func() error {
+	fail := func(err error) func() error {
+		return func() error { return fmt.Errorf("modify %q: %w", dn, err) }
+	}
 	c, err := d.svc(ctx)
-	if err == nil {
-		var call *svcCall
-		call, err = c.call(ctx, d.timeout, func(id int32) []byte { return encodeSwap(id, dn, swaps, assert) })
+	if err != nil {
+		return fail(err)
+	}
+	p, err := c.send(d.timeout, func(id int32) []byte { return encodeSwap(id, dn, swaps, assert) })
+	if err != nil {
+		return fail(err)
+	}
+	return func() error {
+		call, err := p.wait(ctx)
 		if err == nil {
 			err = resultError(call.code, call.message)
 		}
+		if err != nil {
+			return fmt.Errorf("modify %q: %w", dn, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("modify %q: %w", dn, err)
+}
+
+// swapStarter is a Directory that can write a swap and wait for its answer
+// later, so a bind can send its swap and its upstream bind back to back
+// from one goroutine.
+type swapStarter interface {
+	StartSwap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) func() error
+}
+
+// startSwap starts a swap on dir, in a goroutine if dir cannot do it
+// itself.
+func startSwap(ctx context.Context, dir Directory, dn string, swaps []Swap, assert *Assertion) func() error {
+	if s, ok := dir.(swapStarter); ok {
+		return s.StartSwap(ctx, dn, swaps, assert)
 	}
-	return nil
+	done := make(chan error, 1)
+	go func() { done <- dir.Swap(ctx, dn, swaps, assert) }()
+	return func() error { return <-done }
 }
 
 // svc returns a live connection of the bind path's pool.

@@ -169,6 +169,24 @@ func (c *svcConn) close() { c.nc.Close() }
 // call sends one request (encode gets its message ID) and waits for its
 // final answer, at most timeout.
 func (c *svcConn) call(ctx context.Context, timeout time.Duration, encode func(id int32) []byte) (*svcCall, error) {
+	p, err := c.send(timeout, encode)
+	if err != nil {
+		return nil, err
+	}
+	return p.wait(ctx)
+}
+
+// pendingCall is a request sent and not yet answered.
+type pendingCall struct {
+	c       *svcConn
+	id      int32
+	call    *svcCall
+	timeout time.Duration
+	sent    time.Time
+}
+
+// send registers and writes one request.
+func (c *svcConn) send(timeout time.Duration, encode func(id int32) []byte) (pendingCall, error) {
 	id := int32(c.ids.Add(1) & 0x7fffffff)
 	if id == 0 {
 		id = int32(c.ids.Add(1) & 0x7fffffff)
@@ -178,37 +196,48 @@ func (c *svcConn) call(ctx context.Context, timeout time.Duration, encode func(i
 	if c.calls == nil {
 		err := c.err
 		c.mu.Unlock()
-		return nil, err
+		return pendingCall{}, err
 	}
 	c.calls[id] = call
 	c.mu.Unlock()
 
 	msg := encode(id)
+	now := time.Now()
 	c.wmu.Lock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	_ = c.nc.SetWriteDeadline(now.Add(timeout))
 	_, err := c.nc.Write(msg)
 	c.wmu.Unlock()
+	clear(msg)
 	if err != nil {
 		c.nc.Close() // a partly written request leaves the stream unusable
-		return nil, fmt.Errorf("%w: %w: send: %w", ErrUnavailable, errSvcBroken, err)
+		return pendingCall{}, fmt.Errorf("%w: %w: send: %w", ErrUnavailable, errSvcBroken, err)
 	}
+	return pendingCall{c: c, id: id, call: call, timeout: timeout, sent: now}, nil
+}
 
-	timer := time.NewTimer(timeout)
+// wait waits for the final answer, at most until timeout after sending.
+func (p pendingCall) wait(ctx context.Context) (*svcCall, error) {
+	select { // the answer is often there already: no timer then
+	case <-p.call.ch:
+		return p.call, p.call.err
+	default:
+	}
+	timer := time.NewTimer(time.Until(p.sent.Add(p.timeout)))
 	defer timer.Stop()
 	select {
-	case <-call.ch:
-		return call, call.err
-	case <-c.done:
-		c.mu.Lock()
-		err := c.err
-		c.mu.Unlock()
+	case <-p.call.ch:
+		return p.call, p.call.err
+	case <-p.c.done:
+		p.c.mu.Lock()
+		err := p.c.err
+		p.c.mu.Unlock()
 		return nil, err
 	case <-ctx.Done():
-		c.forget(id)
+		p.c.forget(p.id)
 		return nil, fmt.Errorf("%w: wait for the directory: %w", ErrUnavailable, ctx.Err())
 	case <-timer.C:
-		c.forget(id)
-		return nil, fmt.Errorf("%w: no answer from the directory within %v", ErrUnavailable, timeout)
+		p.c.forget(p.id)
+		return nil, fmt.Errorf("%w: no answer from the directory within %v", ErrUnavailable, p.timeout)
 	}
 }
 
