@@ -125,8 +125,15 @@ func (v *otpmeVerifier) decide(ctx context.Context, req *BindRequest, u otpme.Us
 
 // actAs binds the client's upstream connection as the service account and
 // makes every later operation carry the proxied-authorization control for
-// the user.
+// the user. A connection still bound as the service account from the
+// client's previous login (a mail server re-binding on its connection) is
+// not bound again.
 func (v *otpmeVerifier) actAs(ctx context.Context, req *BindRequest) BindResponse {
+	if b, ok := req.Upstream.(interface{ BoundAs(string) bool }); ok && b.BoundAs(v.serviceDN) {
+		req.trace("upstream connection still bound as the service account")
+		req.ActAs = "dn:" + req.DN
+		return BindResponse{Code: Success}
+	}
 	resp, err := req.Upstream.Bind(ctx, req.ID, v.serviceDN, v.servicePassword, nil)
 	if err != nil || resp.Code != Success {
 		req.fail(fmt.Errorf("%v %w", resp.Code, err), "bind upstream as the service account for %q", req.DN)

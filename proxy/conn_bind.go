@@ -109,3 +109,10 @@ func (l lazyUpstream) Bind(ctx context.Context, id int64, dn string, password Se
 	}
 	return up.Bind(ctx, id, dn, password, controls)
 }
+
+// BoundAs reports whether the client's upstream connection is bound as dn
+// already (see upstreamConn.boundAs).
+func (l lazyUpstream) BoundAs(dn string) bool {
+	up := l.c.upstream()
+	return up != nil && up.boundAs(dn)
+}

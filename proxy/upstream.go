@@ -21,7 +21,8 @@ type upstreamConn struct {
 
 	mu      sync.Mutex
 	waiters map[int64]chan []byte
-	bound   bool  // the upstream may hold a non-anonymous identity
+	bound   bool   // the upstream may hold a non-anonymous identity
+	as      string // the DN of the last successful simple bind, "" if anonymous or unknown
 	err     error // why the reader stopped
 	done    chan struct{}
 }
@@ -123,7 +124,7 @@ func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password S
 	ch := make(chan []byte, 1)
 	u.mu.Lock()
 	u.waiters[id] = ch
-	u.bound = true // until the answer says otherwise
+	u.bound, u.as = true, "" // until the answer says otherwise
 	u.mu.Unlock()
 	defer func() {
 		u.mu.Lock()
@@ -154,6 +155,9 @@ func (u *upstreamConn) bindAnswer(raw []byte, dn string) (BindResponse, error) {
 	}
 	u.mu.Lock()
 	u.bound = r.Code == Success && dn != ""
+	if u.bound {
+		u.as = dn
+	}
 	u.mu.Unlock()
 	return r, nil
 }
@@ -164,6 +168,14 @@ func (u *upstreamConn) mayBeBound() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.bound
+}
+
+// boundAs reports whether the connection's identity is dn, from a
+// successful bind nothing has changed since.
+func (u *upstreamConn) boundAs(dn string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return dn != "" && u.as == dn
 }
 
 // encodeSimpleBind builds a BindRequest message (version 3, simple).

@@ -147,6 +147,26 @@ func TestOTPme_Binds(t *testing.T) {
 		require.NoError(t, c2.Bind(userDN, code), "the same code again: the session")
 		assert.Contains(t, p.Log.String(), "AUTH_OK_SESSION")
 	})
+	t.Run("session-rebind-on-one-connection-binds-upstream-once", func(t *testing.T) {
+		c := dialFrom(t, p.URL, "127.0.0.3")
+		require.NoError(t, c.Bind(userDN, code))
+		assert.Equal(t, "dn:"+userDN, whoami(c))
+		upstream := whoamiConn(t, plain, 1)
+		serviceBinds := func() int {
+			return countConnBinds(settled(plain), upstream, plain.ServiceDN)
+		}
+		require.Equal(t, 1, serviceBinds())
+		for range 3 {
+			require.NoError(t, c.Bind(userDN, code))
+			assert.Equal(t, "dn:"+userDN, whoami(c))
+		}
+		assert.Equal(t, 1, serviceBinds(), "still bound as the service account: no bind upstream")
+		assert.Equal(t, 49, resultCode(c.Bind(userDN, "wrong")))
+		assert.Equal(t, "", whoami(c), "anonymous after a refused bind")
+		require.NoError(t, c.Bind(userDN, code))
+		assert.Equal(t, "dn:"+userDN, whoami(c))
+		assert.Equal(t, 2, serviceBinds(), "bound again after the refused bind")
+	})
 	t.Run("marker-rdn-names-the-client", func(t *testing.T) {
 		marked := strings.Replace(userDN, ",ou=people", ",dc=imap,ou=people", 1)
 		c := dialFrom(t, p.URL, "127.0.0.9")
@@ -165,4 +185,50 @@ func TestOTPme_Binds(t *testing.T) {
 		c := dialFrom(t, p.URL, "127.0.0.9")
 		assert.Equal(t, 49, resultCode(c.Bind(userDN, string(notebook))), "no client, no access group: AUTH_GROUP_MISSING")
 	})
+}
+
+// settled returns slapd's log once it has stopped growing (slapd writes
+// it after answering).
+func settled(s *slapdtest.Server) string {
+	prev := s.Log()
+	for range 50 {
+		time.Sleep(20 * time.Millisecond)
+		cur := s.Log()
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}
+
+// whoamiConn returns the "conn=N" of the last connection slapd answered a
+// Who am I? on, checking that there are at least n such operations.
+func whoamiConn(t *testing.T, s *slapdtest.Server, n int) string {
+	t.Helper()
+	var conn string
+	count := 0
+	for _, line := range strings.Split(settled(s), "\n") {
+		if !strings.Contains(line, "EXT oid=1.3.6.1.4.1.4203.1.11.3") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "conn=") {
+				conn, count = f, count+1
+			}
+		}
+	}
+	require.GreaterOrEqual(t, count, n, "Who am I? operations in slapd's log")
+	return conn
+}
+
+// countConnBinds counts the simple binds as dn on one slapd connection.
+func countConnBinds(log, conn, dn string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, conn+" ") && strings.Contains(line, `BIND dn="`+dn+`" method=128`) {
+			n++
+		}
+	}
+	return n
 }
