@@ -23,7 +23,7 @@ type upstreamConn struct {
 	waiters map[int64]chan []byte
 	bound   bool   // the upstream may hold a non-anonymous identity
 	as      string // the DN of the last successful simple bind, "" if anonymous or unknown
-	err     error // why the reader stopped
+	err     error  // why the reader stopped
 	done    chan struct{}
 }
 
