@@ -71,11 +71,11 @@ func (s failingStore) Sessions(ctx context.Context, u string) ([]otpme.Session, 
 	return s.Store.Sessions(ctx, u)
 }
 
-func (s failingStore) CountLogin(ctx context.Context, id string, now time.Time) (otpme.Session, error) {
+func (s failingStore) CountLogin(ctx context.Context, sess otpme.Session, now time.Time) (otpme.Session, error) {
 	if err := s.err("CountLogin"); err != nil {
 		return otpme.Session{}, err
 	}
-	return s.Store.CountLogin(ctx, id, now)
+	return s.Store.CountLogin(ctx, sess, now)
 }
 
 // failingObjects fails the method named fail.

@@ -113,7 +113,8 @@ func (m *MemStore) Sessions(_ context.Context, user string) ([]Session, error) {
 }
 
 // CountLogin implements Store.
-func (m *MemStore) CountLogin(_ context.Context, id string, now time.Time) (Session, error) {
+func (m *MemStore) CountLogin(_ context.Context, seen Session, now time.Time) (Session, error) {
+	id := seen.ID
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]

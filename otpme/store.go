@@ -51,13 +51,18 @@ type Store interface {
 	// Sessions returns the sessions of the user ID ("" for every session),
 	// expired ones included, in no particular order.
 	Sessions(ctx context.Context, user string) ([]Session, error)
-	// CountLogin counts one login through the session: if it exists, has
-	// not expired at now and MaxLogin is 0 or Logins < MaxLogin, Logins is
-	// incremented and LastUsed set to now, atomically, and the updated
-	// session returned. Otherwise nothing changes and the error wraps
-	// ErrSessionNotFound or ErrMaxLogin. Directory: delete the old Logins
-	// value and add the new one in one modify; retry on conflict.
-	CountLogin(ctx context.Context, id string, now time.Time) (Session, error)
+	// CountLogin counts one login through session s, as the caller read it
+	// from Sessions (s.ID names it; a store may start from the rest): if
+	// it exists, has not expired at now and MaxLogin is 0 or Logins <
+	// MaxLogin, Logins is incremented and LastUsed set to now, and the
+	// updated session returned. Otherwise nothing changes and the error
+	// wraps ErrSessionNotFound or ErrMaxLogin. A session with MaxLogin is
+	// counted atomically (directory: delete the old Logins value and add
+	// the new one in one modify; retry on conflict). A store shared by
+	// several proxies may write the count of a session without MaxLogin a
+	// little later (DirStore: within a second); its own Sessions include
+	// it at once.
+	CountLogin(ctx context.Context, s Session, now time.Time) (Session, error)
 	// DeleteSessions deletes the sessions that match f and returns how
 	// many it deleted.
 	DeleteSessions(ctx context.Context, f SessionFilter) (int, error)

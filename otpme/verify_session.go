@@ -81,7 +81,7 @@ func (v *verification) useSession(ctx context.Context, s Session) (bool, error) 
 		return v.refuse(ctx, AuthSessionNoValidGroup, true)
 	}
 	v.tr.debug("Session token '%s' is owned by user '%s'. Session valid.", tok.Name, v.user.Name)
-	_, err = v.e.c.Store.CountLogin(ctx, s.ID, v.now)
+	_, err = v.e.c.Store.CountLogin(ctx, s, v.now)
 	switch {
 	case errors.Is(err, ErrMaxLogin):
 		v.tr.warn("Session verification failed because max login count (%d) is reached.", s.MaxLogin)

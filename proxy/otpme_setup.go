@@ -23,7 +23,9 @@ func (s *Server) startOTPme() error {
 	objs := NewDirObjects(ServiceObjectDirectory(sd), s.cfg.OTPmeBase, s.cfg.OTPmeRefresh, s.now, s.log)
 	var store otpme.Store = otpme.NewMemStore()
 	if s.cfg.Store == "directory" {
-		store = NewDirStore(sd, s.cfg.OTPmeBase)
+		ds := NewDirStore(sd, s.cfg.OTPmeBase)
+		ds.SetLogger(s.log)
+		store, s.flushState = ds, ds.Flush
 	}
 	key := otpme.Secret(s.cfg.OTPmeKey.Bytes())
 	if len(key) == 0 {

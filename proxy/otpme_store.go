@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,9 @@ import (
 // sessions, fail counters and used one-time codes are entries of class
 // otpmeState under ou=state,<otpme base>, written by the service account,
 // so every proxy sees every change at once and OpenLDAP replication
-// carries them. Its methods have exactly the semantics of otpme.MemStore.
+// carries them. Its methods have the semantics of otpme.MemStore, except
+// that the login count and last use of a session without max_login reach
+// the directory (and so the other proxies) up to a second late.
 //
 // Every change that must be atomic across proxies is one LDAP operation
 // whose result decides, never a read followed by a blind write:
@@ -35,7 +38,9 @@ import (
 //     is the number of values.
 //   - CountLogin deletes the old otpmeLogins value and adds the new one in
 //     one modify; noSuchAttribute (16) means another proxy counted first,
-//     and the login is re-read and tried again (at most 32 times).
+//     and the login is re-read and tried again (at most 32 times). For a
+//     session without max_login that modify is deferred by up to a second
+//     and carries every login counted meanwhile (deferred.go).
 //   - ResetFails deletes exactly the values it read; deletes that must not
 //     undo a concurrent change (Purge, the clean-up of an emptied fail
 //     entry) carry the LDAP assertion control (RFC 4528).
@@ -59,8 +64,10 @@ import (
 // otpmeData holds the exact times. Session IDs from the engine are hex, so
 // they never collide with the "fail-"/"code-" keys.
 type DirStore struct {
-	dir  *ServiceDirectory
-	base string // ou=state,<otpme base>
+	dir    *ServiceDirectory
+	base   string // ou=state,<otpme base>
+	counts *deferredCounts
+	log    *slog.Logger
 }
 
 var _ otpme.Store = (*DirStore)(nil)
@@ -68,8 +75,13 @@ var _ otpme.Store = (*DirStore)(nil)
 // NewDirStore returns the store under ou=state,otpmeBase of d's directory.
 // otpmeBase must exist; ou=state is created when first needed.
 func NewDirStore(d *ServiceDirectory, otpmeBase string) *DirStore {
-	return &DirStore{dir: d, base: "ou=state," + otpmeBase}
+	s := &DirStore{dir: d, base: "ou=state," + otpmeBase, log: slog.New(slog.DiscardHandler)}
+	s.counts = newDeferredCounts(s.writeCounts)
+	return s
 }
+
+// SetLogger sets where failed writes of deferred login counts are logged.
+func (s *DirStore) SetLogger(l *slog.Logger) { s.log = l }
 
 // Base returns the DN of the state container.
 func (s *DirStore) Base() string { return s.base }
@@ -481,47 +493,71 @@ func (s *DirStore) Sessions(ctx context.Context, user string) ([]otpme.Session, 
 			return nil, err
 		}
 		if user == "" || sess.User == user {
-			out = append(out, sess)
+			out = append(out, s.counts.overlay(sess))
 		}
 	}
 	return out, nil
 }
 
-// CountLogin implements otpme.Store: read the session, check it, and swap
-// otpmeLogins (and write LastUsed) in one modify; retry if another proxy
-// counted first.
-func (s *DirStore) CountLogin(ctx context.Context, id string, now time.Time) (otpme.Session, error) {
-	if id == "" {
-		return otpme.Session{}, fmt.Errorf("count login of session %q: %w", id, otpme.ErrSessionNotFound)
+// CountLogin implements otpme.Store. A session with max_login is counted
+// at once: a compare-and-swap of otpmeLogins (and LastUsed) from the state
+// the caller read, re-read and retried if another proxy counted first. A
+// session without max_login is counted from the state the caller read and
+// written within countFlushDelay, several logins in one modify
+// (deferred.go): a re-bind through a session writes nothing while the
+// client waits.
+func (s *DirStore) CountLogin(ctx context.Context, seen otpme.Session, now time.Time) (otpme.Session, error) {
+	if seen.ID == "" {
+		return otpme.Session{}, fmt.Errorf("count login of session %q: %w", seen.ID, otpme.ErrSessionNotFound)
 	}
-	dn := s.dn(id)
-	for range stateCASRetries {
-		sess, err := s.readSession(ctx, dn)
-		if err != nil {
-			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, err)
+	if seen.MaxLogin == 0 {
+		sess := seen // from Sessions: the logins not yet written included
+		if err := countable(sess, now); err != nil {
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", seen.ID, err)
+		}
+		s.counts.add(seen.ID, now)
+		sess.Logins++
+		sess.LastUsed = now
+		return sess, nil
+	}
+	dn := s.dn(seen.ID)
+	sess := seen
+	for i := range stateCASRetries {
+		if i > 0 {
+			var err error
+			if sess, err = s.readSession(ctx, dn); err != nil {
+				return otpme.Session{}, fmt.Errorf("count login of session %s: %w", seen.ID, err)
+			}
 		}
 		if err := countable(sess, now); err != nil {
-			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, err)
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", seen.ID, err)
 		}
 		next := sess
 		next.Logins++
 		next.LastUsed = now
-		mod, err := countRequest(dn, sess.Logins, next)
-		if err != nil {
-			return otpme.Session{}, err
-		}
-		err = s.modify(ctx, mod)
+		err := s.swapLogins(ctx, dn, sess.Logins, next)
 		switch {
 		case err == nil:
 			return next, nil
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
-			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, otpme.ErrSessionNotFound)
+			return otpme.Session{}, fmt.Errorf("count login of session %s: %w", seen.ID, otpme.ErrSessionNotFound)
 		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
 			return otpme.Session{}, err
 		}
-		// Another proxy counted a login first: read again.
+		// Another proxy counted a login first (or the caller's state was
+		// old): read again.
 	}
-	return otpme.Session{}, fmt.Errorf("count login of session %s: %w", id, errStateContention)
+	return otpme.Session{}, fmt.Errorf("count login of session %s: %w", seen.ID, errStateContention)
+}
+
+// swapLogins writes next over the session entry dn whose otpmeLogins is
+// old (noSuchAttribute if it is not).
+func (s *DirStore) swapLogins(ctx context.Context, dn string, old int, next otpme.Session) error {
+	mod, err := countRequest(dn, old, next)
+	if err != nil {
+		return err
+	}
+	return s.modify(ctx, mod)
 }
 
 // readSession reads the session entry dn; otpme.ErrSessionNotFound if

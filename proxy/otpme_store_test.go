@@ -183,7 +183,10 @@ func TestDirStore_Unreachable(t *testing.T) {
 		"use-code":        func() error { _, err := s.UseCode(ctx, "t", "c", storeT0, storeT0.Add(time.Minute)); return err },
 		"create-sessions": func() error { return s.CreateSessions(ctx, []otpme.Session{{ID: "s1"}}) },
 		"sessions":        func() error { _, err := s.Sessions(ctx, ""); return err },
-		"count-login":     func() error { _, err := s.CountLogin(ctx, "s1", storeT0); return err },
+		"count-login": func() error {
+			_, err := s.CountLogin(ctx, otpme.Session{ID: "s1", MaxLogin: 1}, storeT0)
+			return err
+		},
 		"delete-sessions": func() error { _, err := s.DeleteSessions(ctx, otpme.SessionFilter{}); return err },
 		"purge":           func() error { _, err := s.Purge(ctx, storeT0); return err },
 	}

@@ -28,6 +28,7 @@ type Server struct {
 	index       *userIndex    // nil: user_index off, or a Directory given by WithDirectory
 	indexOnce   sync.Once     // the index starts with the first Serve
 	otpmeDir    OTPmeDirectory
+	flushState  func(context.Context) error // writes deferred OTPme state at shutdown; nil: none
 	log         *slog.Logger
 	now         func() time.Time
 
@@ -281,11 +282,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	defer s.closeDirectory()
+	defer s.flushDeferred()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("shutdown: %w", ctx.Err())
+	}
+}
+
+// flushDeferred writes the OTPme state the directory store defers (login
+// counts of sessions), with a deadline of its own: Shutdown's may be over.
+func (s *Server) flushDeferred() {
+	if s.flushState == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), countWriteTimeout)
+	defer cancel()
+	if err := s.flushState(ctx); err != nil {
+		s.log.Warn("otpme: login counts of sessions not written at shutdown", "err", err)
 	}
 }
 

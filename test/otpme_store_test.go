@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,8 +149,17 @@ func (a *alternating) Sessions(ctx context.Context, user string) ([]otpme.Sessio
 	return a.next().Sessions(ctx, user)
 }
 
-func (a *alternating) CountLogin(ctx context.Context, id string, now time.Time) (otpme.Session, error) {
-	return a.next().CountLogin(ctx, id, now)
+// CountLogin counts through the next store and writes its deferred
+// counts at once: the conformance suite checks what two proxies agree on
+// once the deferral (at most a second) is over; TestDirStore_DeferredCounts
+// checks the deferral itself.
+func (a *alternating) CountLogin(ctx context.Context, sess otpme.Session, now time.Time) (otpme.Session, error) {
+	s := a.next()
+	got, err := s.CountLogin(ctx, sess, now)
+	if ferr := s.(*proxy.DirStore).Flush(ctx); err == nil {
+		err = ferr
+	}
+	return got, err
 }
 
 func (a *alternating) DeleteSessions(ctx context.Context, f otpme.SessionFilter) (int, error) {
@@ -212,9 +222,9 @@ func TestDirStore_Directory(t *testing.T) {
 			"otpmeExpires": fmt.Sprint(t0.Add(5 * time.Minute).Unix())} {
 			assert.Equal(t, want, readAttr(t, env.admin, dn, attr), attr)
 		}
-		_, err := s.CountLogin(ctx, sess.ID, t0.Add(time.Minute))
+		_, err := s.CountLogin(ctx, sess, t0.Add(time.Minute))
 		require.NoError(t, err)
-		assert.Equal(t, "2", readAttr(t, env.admin, dn, "otpmeLogins"))
+		assert.Equal(t, "2", readAttr(t, env.admin, dn, "otpmeLogins"), "max_login: counted at once")
 		assert.Equal(t, fmt.Sprint(t0.Add(6*time.Minute).Unix()), readAttr(t, env.admin, dn, "otpmeExpires"),
 			"a login moves the unused timeout")
 	})
@@ -229,7 +239,7 @@ func TestDirStore_Directory(t *testing.T) {
 		odd := `a,b+c=d\e"f<g>h;i *(j)#`
 		sess := otpme.Session{ID: odd, Login: odd, User: odd, Group: odd + "*", Token: odd, Created: t0, LastUsed: t0}
 		require.NoError(t, s.CreateSessions(ctx, []otpme.Session{sess}))
-		got, err := s.CountLogin(ctx, odd, t0)
+		got, err := s.CountLogin(ctx, sess, t0)
 		require.NoError(t, err)
 		assert.Equal(t, 1, got.Logins)
 		n, err := s.DeleteSessions(ctx, otpme.SessionFilter{User: odd, Group: odd})
@@ -250,6 +260,8 @@ func TestDirStore_Unavailable(t *testing.T) {
 	t0 := time.Date(2024, 5, 1, 17, 0, 0, 0, time.UTC)
 	_, err := s.AddFail(ctx, otpme.Scope{User: "u"}, "h1")
 	require.NoError(t, err)
+	unlimited := otpme.Session{ID: "s2", User: "u", Created: t0, LastUsed: t0, Logins: 1}
+	require.NoError(t, s.CreateSessions(ctx, []otpme.Session{unlimited}))
 	env.slapd.Stop()
 	calls := map[string]func() error{
 		"add-fail":        func() error { _, err := s.AddFail(ctx, otpme.Scope{User: "u"}, "h2"); return err },
@@ -259,7 +271,10 @@ func TestDirStore_Unavailable(t *testing.T) {
 		"use-code":        func() error { _, err := s.UseCode(ctx, "t", "c", t0, t0.Add(time.Minute)); return err },
 		"create-sessions": func() error { return s.CreateSessions(ctx, []otpme.Session{{ID: "s1", User: "u"}}) },
 		"sessions":        func() error { _, err := s.Sessions(ctx, "u"); return err },
-		"count-login":     func() error { _, err := s.CountLogin(ctx, "s1", t0); return err },
+		"count-login": func() error {
+			_, err := s.CountLogin(ctx, otpme.Session{ID: "s1", User: "u", MaxLogin: 3}, t0)
+			return err
+		},
 		"delete-sessions": func() error { _, err := s.DeleteSessions(ctx, otpme.SessionFilter{User: "u"}); return err },
 		"purge":           func() error { _, err := s.Purge(ctx, t0); return err },
 	}
@@ -268,8 +283,70 @@ func TestDirStore_Unavailable(t *testing.T) {
 		assert.ErrorIs(t, err, proxy.ErrUnavailable, name)
 		assert.False(t, errors.Is(err, otpme.ErrSessionNotFound), name)
 	}
+	_, err = s.CountLogin(ctx, unlimited, t0.Add(time.Second))
+	require.NoError(t, err, "a login through a session without max_login is counted later")
+	assert.ErrorIs(t, s.Flush(ctx), proxy.ErrUnavailable, "the count is kept while the directory is down")
 	env.slapd.Restart(t)
 	n, err := s.Fails(ctx, otpme.Scope{User: "u"})
 	require.NoError(t, err, "the pool redials")
 	assert.Equal(t, 1, n)
+	require.NoError(t, s.Flush(ctx))
+	assert.Equal(t, "2", readAttr(t, env.slapd.Service(t), "otpmeKey=s2,"+s.Base(), "otpmeLogins"), "written once it is back")
+}
+
+// TestDirStore_DeferredCounts: logins through a session without max_login
+// are counted at once by the proxy that counted them, reach the directory
+// (and so the other proxies) in one modify within the deferral, and a
+// session logged out meanwhile on another proxy stays gone.
+func TestDirStore_DeferredCounts(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, Schemas: []string{"schema/otpme.schema"}, NoSync: true})
+	env := &stateEnv{slapd: s, admin: s.Service(t)}
+	base := env.newBase(t)
+	a, b := proxy.NewDirStore(env.pool(t), base), proxy.NewDirStore(env.pool(t), base)
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 1, 17, 0, 0, 0, time.UTC)
+	sess := otpme.Session{ID: "d1", User: "u", Created: t0, LastUsed: t0, Logins: 1, UnusedTimeout: time.Hour}
+	require.NoError(t, a.CreateSessions(ctx, []otpme.Session{sess}))
+	dn := "otpmeKey=d1," + a.Base()
+
+	start := time.Now()
+	for i := 1; i <= 3; i++ {
+		got, err := a.CountLogin(ctx, storedSession(t, a, "d1"), t0.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+		assert.Equal(t, 1+i, got.Logins)
+	}
+	quick := time.Since(start) < 500*time.Millisecond
+	assert.Equal(t, 4, storedSession(t, a, "d1").Logins, "the counting proxy sees its logins at once")
+	assert.Eventually(t, func() bool { return readAttr(t, env.admin, dn, "otpmeLogins") == "4" },
+		5*time.Second, 20*time.Millisecond, "written within the deferral")
+	onB := storedSession(t, b, "d1")
+	assert.Equal(t, 4, onB.Logins, "the other proxy sees them")
+	assert.True(t, onB.LastUsed.Equal(t0.Add(3*time.Second)), "and the last use: %v", onB.LastUsed)
+	if quick { // three logins well inside one deferral: one modify
+		assert.Equal(t, 1, strings.Count(settled(s), `MOD dn="`+dn+`"`), "modifies of the session entry")
+	}
+
+	_, err := a.CountLogin(ctx, storedSession(t, a, "d1"), t0.Add(4*time.Second))
+	require.NoError(t, err)
+	n, err := b.DeleteSessions(ctx, otpme.SessionFilter{ID: "d1"})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "logged out on the other proxy")
+	require.NoError(t, a.Flush(ctx), "a count for a session gone meanwhile is dropped")
+	all, err := b.Sessions(ctx, "u")
+	require.NoError(t, err)
+	assert.Empty(t, all, "the logged-out session is not brought back")
+}
+
+// storedSession returns session id of user "u" as store s reads it.
+func storedSession(t *testing.T, s otpme.Store, id string) otpme.Session {
+	t.Helper()
+	all, err := s.Sessions(context.Background(), "u")
+	require.NoError(t, err)
+	for _, sess := range all {
+		if sess.ID == id {
+			return sess
+		}
+	}
+	t.Fatalf("no session %s", id)
+	return otpme.Session{}
 }

@@ -54,7 +54,7 @@ func runConcurrent(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		require.NoError(t, s.CreateSessions(ctx, []otpme.Session{sess}))
 		var oks, other atomic.Int32
 		race(func(int) {
-			_, err := s.CountLogin(ctx, "s1", t0.Add(time.Second))
+			_, err := s.CountLogin(ctx, read(t, s, "s1"), t0.Add(time.Second))
 			count(&oks, err == nil)
 			count(&other, err != nil && !errors.Is(err, otpme.ErrMaxLogin))
 		})

@@ -121,7 +121,7 @@ func runCountLogin(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, ctx := newStore(t), context.Background()
 			require.NoError(t, s.CreateSessions(ctx, []otpme.Session{tt.s}))
-			got, err := s.CountLogin(ctx, "s1", t0.Add(tt.at))
+			got, err := s.CountLogin(ctx, read(t, s, "s1"), t0.Add(tt.at))
 			stored, _ := s.Sessions(ctx, "u1")
 			require.Len(t, stored, 1)
 			assert.Equal(t, tt.logins, stored[0].Logins)
@@ -135,15 +135,20 @@ func runCountLogin(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 			assert.True(t, got.LastUsed.Equal(t0.Add(tt.at)) && stored[0].LastUsed.Equal(t0.Add(tt.at)))
 		})
 	}
-	t.Run("missing-session", func(t *testing.T) {
-		_, err := newStore(t).CountLogin(context.Background(), "nope", t0)
+	t.Run("session-deleted-after-reading", func(t *testing.T) {
+		s, ctx := newStore(t), context.Background()
+		require.NoError(t, s.CreateSessions(ctx, []otpme.Session{capped(3, 1)}))
+		seen := read(t, s, "s1")
+		_, err := s.DeleteSessions(ctx, otpme.SessionFilter{ID: "s1"})
+		require.NoError(t, err)
+		_, err = s.CountLogin(ctx, seen, t0)
 		require.ErrorIs(t, err, otpme.ErrSessionNotFound)
 	})
 	t.Run("touch-extends-unused-timeout", func(t *testing.T) {
 		s, ctx := newStore(t), context.Background()
 		require.NoError(t, s.CreateSessions(ctx, []otpme.Session{capped(0, 1)}))
 		for _, at := range []time.Duration{4 * time.Minute, 8 * time.Minute, 12 * time.Minute} {
-			_, err := s.CountLogin(ctx, "s1", t0.Add(at))
+			_, err := s.CountLogin(ctx, read(t, s, "s1"), t0.Add(at))
 			require.NoError(t, err, "login at %v", at)
 		}
 	})
@@ -167,4 +172,19 @@ func runPurge(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 	first, err := s.UseCode(ctx, "t", "kept", t0.Add(6*time.Minute), t0.Add(time.Hour))
 	require.NoError(t, err)
 	assert.False(t, first, "a code not yet expired survives Purge")
+}
+
+// read returns the stored session id of user u1, as a caller of
+// CountLogin reads it first.
+func read(t *testing.T, s otpme.Store, id string) otpme.Session {
+	t.Helper()
+	all, err := s.Sessions(context.Background(), "u1")
+	require.NoError(t, err)
+	for _, sess := range all {
+		if sess.ID == id {
+			return sess
+		}
+	}
+	t.Fatalf("session %s not stored", id)
+	return otpme.Session{}
 }
