@@ -40,7 +40,7 @@ type deferredCounts struct {
 	pending  map[string]pendingLogins
 	inflight map[string]pendingLogins // taken by the running flush, not yet written
 	timer    *time.Timer              // a flush is scheduled
-	flushMu sync.Mutex  // one flush at a time
+	flushMu  sync.Mutex               // one flush at a time
 }
 
 func newDeferredCounts(write func(context.Context, string, pendingLogins) error) *deferredCounts {
