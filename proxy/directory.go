@@ -147,22 +147,64 @@ func (d *ServiceDirectory) Read(ctx context.Context, dn string, attrs []string) 
 }
 
 func (d *ServiceDirectory) read(ctx context.Context, dn string, attrs []string) (schema.Entry, error) {
+	timeLimit := int(d.timeout / time.Second)
+	entries, err := d.search(ctx, func(id int32) []byte { return encodeBaseRead(id, dn, attrs, timeLimit) })
+	if err != nil {
+		return schema.Entry{}, err
+	}
+	if len(entries) != 1 {
+		return schema.Entry{}, fmt.Errorf("%w: %d entries for a base search", ErrNoSuchEntry, len(entries))
+	}
+	return entries[0], nil
+}
+
+// errSizeLimit: a search found more entries than the directory returns
+// to the service account at once.
+var errSizeLimit = errors.New("size limit exceeded")
+
+// SearchOne returns the entries right below base that match filter, on
+// the bind path's connections, in one answer (no paging): errSizeLimit
+// if the directory's size limit cut it short. A broken connection is
+// tried once more; a missing base is ErrNoSuchEntry.
+func (d *ServiceDirectory) SearchOne(ctx context.Context, base, filter string, attrs []string) ([]schema.Entry, error) {
+	f, err := ldap.CompileFilter(filter)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: filter %s: %w", base, filter, err)
+	}
+	fb := f.Bytes()
+	timeLimit := int(d.timeout / time.Second)
+	var entries []schema.Entry
+	for range 2 {
+		entries, err = d.search(ctx, func(id int32) []byte {
+			return encodeSearch(id, base, scopeOneLevel, 0, timeLimit, fb, attrs)
+		})
+		if !errors.Is(err, errSvcBroken) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search %q for %s: %w", base, filter, err)
+	}
+	return entries, nil
+}
+
+// search runs one search request and returns its entries.
+func (d *ServiceDirectory) search(ctx context.Context, encode func(id int32) []byte) ([]schema.Entry, error) {
 	c, err := d.svc(ctx)
 	if err != nil {
-		return schema.Entry{}, err
+		return nil, err
 	}
-	timeLimit := int(d.timeout / time.Second)
-	call, err := c.call(ctx, d.timeout, func(id int32) []byte { return encodeBaseRead(id, dn, attrs, timeLimit) })
+	call, err := c.call(ctx, d.timeout, encode)
 	if err != nil {
-		return schema.Entry{}, err
+		return nil, err
+	}
+	if call.code == sizeLimitExceeded {
+		return nil, fmt.Errorf("%w: %d entries returned", errSizeLimit, len(call.entries))
 	}
 	if err := resultError(call.code, call.message); err != nil {
-		return schema.Entry{}, err
+		return nil, err
 	}
-	if len(call.entries) != 1 {
-		return schema.Entry{}, fmt.Errorf("%w: %d entries for a base search", ErrNoSuchEntry, len(call.entries))
-	}
-	return call.entries[0], nil
+	return call.entries, nil
 }
 
 // Swap implements Directory. A failed write is never retried: it may have

@@ -17,6 +17,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/ldapotp/ldapotp/otpme"
+	"github.com/ldapotp/ldapotp/schema"
 )
 
 // DirStore is the otpme.Store of several proxies behind one load balancer:
@@ -482,7 +483,11 @@ func entrySession(e *ldap.Entry) (otpme.Session, error) {
 
 // Sessions implements otpme.Store.
 func (s *DirStore) Sessions(ctx context.Context, user string) ([]otpme.Session, error) {
-	entries, err := s.search(ctx, sessionFilter(otpme.SessionFilter{User: user}), sessionAttrs...)
+	find := s.search
+	if user != "" { // a login's question: one user's few sessions
+		find = s.searchOne
+	}
+	entries, err := find(ctx, sessionFilter(otpme.SessionFilter{User: user}), sessionAttrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -806,22 +811,47 @@ func (s *DirStore) conn(ctx context.Context) (*ldap.Conn, error) {
 // read returns the entry at dn with attrs, nil (and no error) if there is
 // none. A read that fails on a broken connection is tried once more.
 func (s *DirStore) read(ctx context.Context, dn string, attrs ...string) (*ldap.Entry, error) {
-	var res *ldap.SearchResult
-	err := s.retryRead(ctx, func(c *ldap.Conn) (err error) {
-		req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-			"(objectClass=*)", attrs, nil)
-		res, err = c.Search(req)
-		return err
-	})
+	e, err := s.dir.Read(ctx, dn, attrs)
 	switch {
-	case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
+	case errors.Is(err, ErrNoSuchEntry):
 		return nil, nil
 	case err != nil:
-		return nil, classify(err, fmt.Sprintf("read %q", dn))
-	case len(res.Entries) != 1:
-		return nil, nil
+		return nil, err
 	}
-	return res.Entries[0], nil
+	return ldapEntry(e), nil
+}
+
+// ldapEntry converts an entry read on the bind path's connections.
+func ldapEntry(e schema.Entry) *ldap.Entry {
+	out := &ldap.Entry{DN: e.DN, Attributes: make([]*ldap.EntryAttribute, 0, len(e.Attributes))}
+	for name, vals := range e.Attributes {
+		a := &ldap.EntryAttribute{Name: name, ByteValues: vals, Values: make([]string, len(vals))}
+		for i, v := range vals {
+			a.Values[i] = string(v)
+		}
+		out.Attributes = append(out.Attributes, a)
+	}
+	return out
+}
+
+// searchOne is search in one answer, on the bind path's connections; it
+// falls back to the paged search if the directory's size limit cuts the
+// answer short.
+func (s *DirStore) searchOne(ctx context.Context, filter string, attrs ...string) ([]*ldap.Entry, error) {
+	entries, err := s.dir.SearchOne(ctx, s.base, filter, attrs)
+	switch {
+	case errors.Is(err, errSizeLimit):
+		return s.search(ctx, filter, attrs...)
+	case errors.Is(err, ErrNoSuchEntry):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	out := make([]*ldap.Entry, len(entries))
+	for i, e := range entries {
+		out[i] = ldapEntry(e)
+	}
+	return out, nil
 }
 
 // search returns the entries below the state container that match filter

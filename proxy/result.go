@@ -11,6 +11,7 @@ const (
 	Success                     ResultCode = 0
 	OperationsError             ResultCode = 1
 	ProtocolError               ResultCode = 2
+	sizeLimitExceeded           ResultCode = 4
 	AuthMethodNotSupported      ResultCode = 7
 	ConfidentialityRequired     ResultCode = 13
 	NoSuchAttribute             ResultCode = 16
@@ -32,6 +33,7 @@ var resultNames = map[ResultCode]string{
 	Success:                     "success",
 	OperationsError:             "operationsError",
 	ProtocolError:               "protocolError",
+	sizeLimitExceeded:           "sizeLimitExceeded",
 	AuthMethodNotSupported:      "authMethodNotSupported",
 	ConfidentialityRequired:     "confidentialityRequired",
 	NoSuchAttribute:             "noSuchAttribute",

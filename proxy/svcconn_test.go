@@ -84,8 +84,8 @@ func ldapAnswer(id int64, tag int, code ResultCode) []byte {
 	return encodeResponse(id, tag, result{Code: code, Message: "scripted"})
 }
 
-// ldapEntry is a SearchResultEntry with one attribute.
-func ldapEntry(id int64, dn, attr string, vals ...string) []byte {
+// scriptedEntry is a SearchResultEntry with one attribute.
+func scriptedEntry(id int64, dn, attr string, vals ...string) []byte {
 	set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "vals")
 	for _, v := range vals {
 		set.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, "v"))
@@ -173,7 +173,7 @@ func TestServiceDirectoryRead(t *testing.T) {
 		if string(dn) == "cn=missing" {
 			return [][]byte{ldapAnswer(id, tagSearchDone, NoSuchObject)}, true
 		}
-		return [][]byte{ldapEntry(id, string(dn), "oathHOTPCounter", "7"), ldapAnswer(id, tagSearchDone, Success)}, true
+		return [][]byte{scriptedEntry(id, string(dn), "oathHOTPCounter", "7"), ldapAnswer(id, tagSearchDone, Success)}, true
 	})
 	d := newTestServiceDirectory(t, target, time.Second)
 
@@ -201,7 +201,7 @@ func TestServiceDirectoryPipelines(t *testing.T) {
 		}
 		var out [][]byte
 		for i := len(held) - 1; i >= 0; i-- { // last asked, first answered
-			out = append(out, ldapEntry(held[i], "cn=e", "id", string(rune('a'+held[i]))),
+			out = append(out, scriptedEntry(held[i], "cn=e", "id", string(rune('a'+held[i]))),
 				ldapAnswer(held[i], tagSearchDone, Success))
 		}
 		return out, true
@@ -304,7 +304,7 @@ func TestServiceEncodings(t *testing.T) {
 }
 
 func TestParseSearchEntryMalformed(t *testing.T) {
-	good := ldapEntry(1, "cn=a", "x", "1", "2")
+	good := scriptedEntry(1, "cn=a", "x", "1", "2")
 	_, _, op, err := splitMessage(good)
 	require.NoError(t, err)
 	e, err := parseSearchEntry(op)
@@ -321,7 +321,7 @@ func TestParseSearchEntryMalformed(t *testing.T) {
 // reader: it must not panic, and a caller always gets an answer or an
 // error.
 func FuzzServiceAnswer(f *testing.F) {
-	f.Add(ldapEntry(2, "cn=a", "x", "1"))
+	f.Add(scriptedEntry(2, "cn=a", "x", "1"))
 	f.Add(ldapAnswer(2, tagSearchDone, Success))
 	f.Add(ldapAnswer(2, tagModifyResponse, assertionFailed))
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x02})
@@ -338,4 +338,25 @@ func FuzzServiceAnswer(f *testing.F) {
 		}
 		_, _, _, _ = splitMessage(answer)
 	})
+}
+
+func TestServiceDirectorySearchOne(t *testing.T) {
+	_, target := newScriptedDirectory(t, func(id int64, _ int, op []byte) ([][]byte, bool) {
+		base, _, _ := tlv(op, berOctetString)
+		code := Success
+		if string(base) == "ou=big" {
+			code = sizeLimitExceeded
+		}
+		return [][]byte{scriptedEntry(id, "cn=1,"+string(base), "cn", "1"), scriptedEntry(id, "cn=2,"+string(base), "cn", "2"),
+			ldapAnswer(id, tagSearchDone, code)}, true
+	})
+	d := newTestServiceDirectory(t, target, time.Second)
+	got, err := d.SearchOne(t.Context(), "ou=small", "(cn=*)", []string{"cn"})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, "cn=2,ou=small", got[1].DN)
+	_, err = d.SearchOne(t.Context(), "ou=big", "(cn=*)", nil)
+	assert.ErrorIs(t, err, errSizeLimit, "a cut-short answer is not taken for all of it")
+	_, err = d.SearchOne(t.Context(), "ou=small", "(cn=*", nil)
+	assert.ErrorContains(t, err, "filter")
 }

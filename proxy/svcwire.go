@@ -72,18 +72,32 @@ func encodeMessage(id int32, opID byte, op, controls []byte) []byte {
 // encodeBaseRead builds a base-object search for dn returning attrs, with
 // the filter (objectClass=*).
 func encodeBaseRead(id int32, dn string, attrs []string, timeLimit int) []byte {
+	return encodeSearch(id, dn, scopeBase, 1, timeLimit, presentObjectClass, attrs)
+}
+
+// Search scopes (RFC 4511 §4.5.1.2).
+const (
+	scopeBase     = 0
+	scopeOneLevel = 1
+)
+
+// presentObjectClass is the filter (objectClass=*).
+var presentObjectClass = appendTLV(nil, berPresent, "objectClass")
+
+// encodeSearch builds a SearchRequest; filter is an encoded Filter.
+func encodeSearch(id int32, base string, scope, sizeLimit, timeLimit int, filter []byte, attrs []string) []byte {
 	var list []byte
 	for _, a := range attrs {
 		list = appendTLV(list, berOctetString, a)
 	}
-	op := make([]byte, 0, len(dn)+len(list)+40)
-	op = appendTLV(op, berOctetString, dn)
-	op = appendInt(op, berEnumerated, 0) // scope: baseObject
+	op := make([]byte, 0, len(base)+len(filter)+len(list)+32)
+	op = appendTLV(op, berOctetString, base)
+	op = appendInt(op, berEnumerated, int64(scope))
 	op = appendInt(op, berEnumerated, 0) // derefAliases: never
-	op = appendInt(op, berInteger, 1)    // sizeLimit
+	op = appendInt(op, berInteger, int64(sizeLimit))
 	op = appendInt(op, berInteger, int64(timeLimit))
 	op = append(op, berBoolean, 1, 0) // typesOnly: false
-	op = appendTLV(op, berPresent, "objectClass")
+	op = append(op, filter...)
 	op = appendTLV(op, berSequence, list)
 	return encodeMessage(id, 0x60|tagSearchRequest, op, nil)
 }
