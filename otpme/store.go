@@ -16,6 +16,13 @@ var (
 	ErrMaxLogin = errors.New("otpme: session max login reached")
 )
 
+// FailsReader is a Store that reads the fail counts of several scopes in
+// one request (DirStore: one search instead of one read per scope). The
+// engine uses it when the Store has it; counts[i] is Fails of scopes[i].
+type FailsReader interface {
+	FailsOf(ctx context.Context, scopes []Scope) (counts []int, err error)
+}
+
 // Store keeps the state that changes with every login: fail counters,
 // used one-time codes and sessions. The engine passes keyed hashes, never
 // passwords or codes. Implementations must be safe for concurrent use, also

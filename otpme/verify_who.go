@@ -96,16 +96,16 @@ func (v *verification) resolveUser(ctx context.Context) (bool, error) {
 // (failures in it at the group's max_fail). The attempt counts as a
 // failure too (once per distinct password), as in the guide.
 func (v *verification) checkLock(ctx context.Context) (bool, error) {
-	userFails, err := v.e.c.Store.Fails(ctx, Scope{User: v.user.ID})
-	if err != nil {
-		return true, fmt.Errorf("read login fail count of %q: %w", v.user.Name, err)
-	}
-	v.scopeFails = userFails
+	scopes := []Scope{{User: v.user.ID}}
 	if v.group != nil {
-		if v.scopeFails, err = v.e.c.Store.Fails(ctx, v.scope); err != nil {
-			return true, fmt.Errorf("read login fail count of %q: %w", v.scopeName(), err)
-		}
+		scopes = append(scopes, v.scope)
 	}
+	counts, err := v.e.fails(ctx, scopes)
+	if err != nil {
+		return true, fmt.Errorf("read login fail count of %q: %w", v.scopeName(), err)
+	}
+	userFails := counts[0]
+	v.scopeFails = counts[len(counts)-1]
 	switch {
 	case v.user.MaxFail > 0 && userFails >= v.user.MaxFail:
 		v.tr.warn("User '%s' is locked.", v.user.Name)
@@ -128,4 +128,24 @@ func (v *verification) userTokens(ctx context.Context) ([]Token, error) {
 	}
 	v.tokens, v.tokensRead = ts, true
 	return ts, nil
+}
+
+// fails returns the fail counts of scopes, in one request if the Store can.
+func (e *Engine) fails(ctx context.Context, scopes []Scope) ([]int, error) {
+	if r, ok := e.c.Store.(FailsReader); ok {
+		counts, err := r.FailsOf(ctx, scopes)
+		if err == nil && len(counts) != len(scopes) {
+			err = fmt.Errorf("%d fail counts for %d scopes", len(counts), len(scopes))
+		}
+		return counts, err
+	}
+	counts := make([]int, len(scopes))
+	for i, sc := range scopes {
+		n, err := e.c.Store.Fails(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		counts[i] = n
+	}
+	return counts, nil
 }

@@ -164,6 +164,33 @@ func (s *DirStore) Fails(ctx context.Context, scope otpme.Scope) (int, error) {
 	return s.countValues(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)), stateAttrHash)
 }
 
+// FailsOf implements otpme.FailsReader: the fail entries of all scopes in
+// one search.
+func (s *DirStore) FailsOf(ctx context.Context, scopes []otpme.Scope) ([]int, error) {
+	keys := make([]string, len(scopes))
+	var filter strings.Builder
+	filter.WriteString("(|")
+	for i, sc := range scopes {
+		keys[i] = stateKey(stateFail, sc.User, sc.Group)
+		filter.WriteString("(" + stateAttrKey + "=" + keys[i] + ")")
+	}
+	filter.WriteString(")")
+	entries, err := s.searchOne(ctx, filter.String(), stateAttrKey, stateAttrHash)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int, len(scopes))
+	for _, e := range entries {
+		key := e.GetEqualFoldAttributeValue(stateAttrKey)
+		for i, k := range keys {
+			if k == key {
+				counts[i] = len(e.GetEqualFoldRawAttributeValues(stateAttrHash))
+			}
+		}
+	}
+	return counts, nil
+}
+
 // countValues returns how many values attr has in the entry dn (0 if the
 // entry does not exist).
 func (s *DirStore) countValues(ctx context.Context, dn, attr string) (int, error) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,7 +69,20 @@ func failCall(ctx context.Context, s otpme.Store, o failOp) (int, error) {
 	case "add":
 		return s.AddFail(ctx, o.scope, o.hash)
 	case "fails":
-		return s.Fails(ctx, o.scope)
+		n, err := s.Fails(ctx, o.scope)
+		if r, ok := s.(otpme.FailsReader); ok && err == nil {
+			all := []otpme.Scope{o.scope, userA, userAImap, userB}
+			counts, err := r.FailsOf(ctx, all)
+			if err != nil {
+				return 0, err
+			}
+			for i, sc := range all {
+				if want, _ := s.Fails(ctx, sc); i >= len(counts) || counts[i] != want {
+					return 0, fmt.Errorf("FailsOf %+v: %v, Fails says %d", sc, counts, want)
+				}
+			}
+		}
+		return n, err
 	case "reset":
 		return s.ResetFails(ctx, o.scope)
 	case "reset-user":
