@@ -113,6 +113,11 @@ type Config struct {
 	// MaxUpstreamMessageSize: largest message accepted from the upstream.
 	// Default 256 MiB.
 	MaxUpstreamMessageSize int `yaml:"max_upstream_message_size"`
+	// UpstreamIdle: upstream connections of clients that left kept open
+	// (anonymous, at most 30 s) for the next clients, so a client that
+	// connects per bind costs the directory no new connection. Default
+	// 64; negative: none.
+	UpstreamIdle int `yaml:"upstream_idle"`
 	// IdleTimeout: close client connections idle this long. Default 0 (never).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// WriteTimeout: give up on a client that does not read its answers.
@@ -138,6 +143,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ServicePoolSize, 4)
 	def(&c.MaxConnections, 10000)
 	def(&c.MaxPending, 256)
+	def(&c.UpstreamIdle, 64)
 	def(&c.BindRatePerIP, -1)
 	def(&c.BindRatePerDN, 120)
 	def(&c.MaxMessageSize, 16<<20)

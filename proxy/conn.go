@@ -34,6 +34,9 @@ type clientConn struct {
 	up      *upstreamConn
 	closing bool
 	pending map[int64]struct{} // relayed requests still waiting for their final response
+	// abandoned: the client abandoned an operation, whose answers may
+	// still come; its upstream connection is not handed to another client.
+	abandoned bool
 }
 
 // serve runs the read loop until the client leaves, errs or the server
@@ -96,11 +99,12 @@ func (c *clientConn) handle(ctx context.Context, msg []byte) bool {
 
 // abandon relays an Abandon and stops waiting for the abandoned operation.
 func (c *clientConn) abandon(msg []byte) {
+	c.mu.Lock()
+	c.abandoned = true
 	if id, ok := abandonedID(msg); ok {
-		c.mu.Lock()
 		delete(c.pending, id)
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 	if up := c.upstream(); up != nil {
 		_ = up.send(msg)
 	}
@@ -192,23 +196,39 @@ func (c *clientConn) upstream() *upstreamConn {
 	return c.up
 }
 
-// ensureUpstream returns the upstream connection, dialling it if needed.
+// ensureUpstream returns the upstream connection: the one the client has,
+// else an anonymous one parked by an earlier client, else a new one.
 func (c *clientConn) ensureUpstream(ctx context.Context) (*upstreamConn, error) {
 	if up := c.upstream(); up != nil {
 		return up, nil
 	}
-	up, err := dialUpstream(ctx, c.srv.target)
-	if err != nil {
-		return nil, err
+	up := c.srv.parked.take()
+	if up == nil {
+		var err error
+		if up, err = dialUpstream(ctx, c.srv.target); err != nil {
+			return nil, err
+		}
+		c.srv.upstreams.Add(1)
 	}
-	c.srv.upstreams.Add(1)
 	c.mu.Lock()
 	c.up = up
 	c.mu.Unlock()
-	up.start(c.srv.cfg.MaxUpstreamMessageSize, c.deliver, func(err error) {
+	owner := upstreamOwner{deliver: c.deliver, gone: func(err error) {
 		c.srv.upstreams.Add(-1)
 		c.upstreamGone(up, err)
-	})
+	}}
+	if !up.reading {
+		up.reading = true
+		up.start(c.srv.cfg.MaxUpstreamMessageSize, owner)
+		return up, nil
+	}
+	up.setOwner(owner)
+	if up.dead() { // it ended while still the pool's: dial a new one
+		c.mu.Lock()
+		c.up = nil
+		c.mu.Unlock()
+		return c.ensureUpstream(ctx)
+	}
 	return up, nil
 }
 
@@ -282,9 +302,14 @@ func (c *clientConn) close() {
 	c.closing = true
 	up := c.up
 	c.up = nil
+	reusable := len(c.pending) == 0 && !c.abandoned
 	c.mu.Unlock()
 	if up != nil {
-		up.Close()
+		if reusable {
+			c.srv.parked.park(up) // it closes up if it cannot take it
+		} else {
+			up.Close()
+		}
 	}
 	c.wmu.Lock()
 	c.nc.Close()

@@ -56,7 +56,7 @@ func (o *oneShotUpstream) Bind(ctx context.Context, id int64, dn string, passwor
 		if err != nil {
 			return BindResponse{}, err
 		}
-		up.start(1<<20, func([]byte, bool) error { return nil }, func(error) {})
+		up.start(1<<20, upstreamOwner{deliver: func([]byte, bool) error { return nil }, gone: func(error) {}})
 		o.up = up
 	}
 	return o.up.Bind(ctx, id, dn, password, controls)

@@ -34,7 +34,8 @@ type Server struct {
 
 	connID    atomic.Uint64
 	clients   atomic.Int64 // open client connections
-	upstreams atomic.Int64 // open per-client upstream connections
+	upstreams atomic.Int64 // open per-client upstream connections, parked ones included
+	parked    *parkedUpstreams
 	mu        sync.Mutex
 	lns       map[net.Listener]struct{}
 	conns     map[*clientConn]struct{}
@@ -75,6 +76,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s := &Server{cfg: cfg, target: t, log: slog.Default(), now: time.Now,
 		lns: map[net.Listener]struct{}{}, conns: map[*clientConn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.parked = newParkedUpstreams(cfg.UpstreamIdle, cfg.BindTimeout, func(d int64) { s.upstreams.Add(d) })
 	for _, o := range opts {
 		o(s)
 	}
@@ -249,12 +251,13 @@ func (s *Server) forget(c *clientConn) {
 type Stats struct {
 	ClientConns   int64      `json:"client_conns"`   // open client connections
 	UpstreamConns int64      `json:"upstream_conns"` // open upstream connections of clients (service pool not included)
+	ParkedConns   int64      `json:"parked_conns"`   // of those, anonymous ones waiting for the next client
 	UserIndex     IndexStats `json:"user_index"`     // zero when user_index is off
 }
 
 // Stats returns the current gauges.
 func (s *Server) Stats() Stats {
-	st := Stats{ClientConns: s.clients.Load(), UpstreamConns: s.upstreams.Load()}
+	st := Stats{ClientConns: s.clients.Load(), UpstreamConns: s.upstreams.Load(), ParkedConns: int64(s.parked.count())}
 	if s.index != nil {
 		st.UserIndex = s.index.stats()
 	}
@@ -283,6 +286,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	defer s.closeDirectory()
 	defer s.flushDeferred()
+	defer s.parked.close()
 	select {
 	case <-done:
 		return nil

@@ -16,10 +16,12 @@ import (
 // hands every message that comes back to the client, except answers to the
 // requests the proxy sent itself (binds), which go to the waiting caller.
 type upstreamConn struct {
-	nc  net.Conn
-	wmu sync.Mutex // serialises writes
+	nc      net.Conn
+	wmu     sync.Mutex // serialises writes
+	reading bool       // the reader runs; set by the first owner
 
 	mu      sync.Mutex
+	owner   upstreamOwner // where messages and the end go
 	waiters map[int64]chan []byte
 	bound   bool   // the upstream may hold a non-anonymous identity
 	as      string // the DN of the last successful simple bind, "" if anonymous or unknown
@@ -36,15 +38,41 @@ func dialUpstream(ctx context.Context, t Target) (*upstreamConn, error) {
 	return &upstreamConn{nc: nc, waiters: map[int64]chan []byte{}, done: make(chan struct{})}, nil
 }
 
-// start runs the reader, which hands every message nobody waits for to
-// deliver and calls gone once when the connection ends. deliver's more
-// says that another complete message is already buffered, so the client's
-// writes can be coalesced (a search's entries and its result in one write).
-func (u *upstreamConn) start(maxMsg int, deliver func(msg []byte, more bool) error, gone func(error)) {
-	go u.read(maxMsg, deliver, gone)
+// upstreamOwner is who an upstream connection works for: deliver gets
+// every message nobody waits for, gone is called once when the connection
+// ends. deliver's more says that another complete message is already
+// buffered, so the client's writes can be coalesced (a search's entries
+// and its result in one write). A connection parked between clients has
+// the pool as its owner.
+type upstreamOwner struct {
+	deliver func(msg []byte, more bool) error
+	gone    func(error)
 }
 
-func (u *upstreamConn) read(maxMsg int, deliver func([]byte, bool) error, gone func(error)) {
+// start runs the reader for its first owner.
+func (u *upstreamConn) start(maxMsg int, owner upstreamOwner) {
+	u.owner = owner
+	go u.read(maxMsg)
+}
+
+// setOwner hands the connection to another owner.
+func (u *upstreamConn) setOwner(owner upstreamOwner) {
+	u.mu.Lock()
+	u.owner = owner
+	u.mu.Unlock()
+}
+
+// dead reports whether the reader has stopped.
+func (u *upstreamConn) dead() bool {
+	select {
+	case <-u.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (u *upstreamConn) read(maxMsg int) {
 	r := bufio.NewReaderSize(u.nc, 32<<10)
 	var err error
 	for err == nil {
@@ -52,17 +80,18 @@ func (u *upstreamConn) read(maxMsg int, deliver func([]byte, bool) error, gone f
 		if msg, err = readMessage(r, maxMsg); err != nil {
 			break
 		}
-		err = u.dispatch(msg, completeBuffered(r), deliver)
+		err = u.dispatch(msg, completeBuffered(r))
 	}
 	u.mu.Lock()
 	u.err = err
+	gone := u.owner.gone
 	u.mu.Unlock()
 	close(u.done)
 	u.nc.Close()
 	gone(err)
 }
 
-func (u *upstreamConn) dispatch(msg []byte, more bool, deliver func([]byte, bool) error) error {
+func (u *upstreamConn) dispatch(msg []byte, more bool) error {
 	env, err := peekEnvelope(msg)
 	if err != nil {
 		return fmt.Errorf("upstream sent: %w", err)
@@ -72,6 +101,7 @@ func (u *upstreamConn) dispatch(msg []byte, more bool, deliver func([]byte, bool
 	if ok && env.Tag == tagBindResponse {
 		delete(u.waiters, env.ID)
 	}
+	deliver := u.owner.deliver
 	u.mu.Unlock()
 	if ok && env.Tag == tagBindResponse {
 		w <- msg
