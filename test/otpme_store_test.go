@@ -311,22 +311,22 @@ func TestDirStore_DeferredCounts(t *testing.T) {
 
 	start := time.Now()
 	for i := 1; i <= 3; i++ {
-		got, err := a.CountLogin(ctx, storedSession(t, a, "d1"), t0.Add(time.Duration(i)*time.Second))
+		got, err := a.CountLogin(ctx, storetest.Stored(t, a, "u", "d1"), t0.Add(time.Duration(i)*time.Second))
 		require.NoError(t, err)
 		assert.Equal(t, 1+i, got.Logins)
 	}
 	quick := time.Since(start) < 500*time.Millisecond
-	assert.Equal(t, 4, storedSession(t, a, "d1").Logins, "the counting proxy sees its logins at once")
+	assert.Equal(t, 4, storetest.Stored(t, a, "u", "d1").Logins, "the counting proxy sees its logins at once")
 	assert.Eventually(t, func() bool { return readAttr(t, env.admin, dn, "otpmeLogins") == "4" },
 		5*time.Second, 20*time.Millisecond, "written within the deferral")
-	onB := storedSession(t, b, "d1")
+	onB := storetest.Stored(t, b, "u", "d1")
 	assert.Equal(t, 4, onB.Logins, "the other proxy sees them")
 	assert.True(t, onB.LastUsed.Equal(t0.Add(3*time.Second)), "and the last use: %v", onB.LastUsed)
 	if quick { // three logins well inside one deferral: one modify
 		assert.Equal(t, 1, strings.Count(settled(s), `MOD dn="`+dn+`"`), "modifies of the session entry")
 	}
 
-	_, err := a.CountLogin(ctx, storedSession(t, a, "d1"), t0.Add(4*time.Second))
+	_, err := a.CountLogin(ctx, storetest.Stored(t, a, "u", "d1"), t0.Add(4*time.Second))
 	require.NoError(t, err)
 	n, err := b.DeleteSessions(ctx, otpme.SessionFilter{ID: "d1"})
 	require.NoError(t, err)
@@ -335,18 +335,4 @@ func TestDirStore_DeferredCounts(t *testing.T) {
 	all, err := b.Sessions(ctx, "u")
 	require.NoError(t, err)
 	assert.Empty(t, all, "the logged-out session is not brought back")
-}
-
-// storedSession returns session id of user "u" as store s reads it.
-func storedSession(t *testing.T, s otpme.Store, id string) otpme.Session {
-	t.Helper()
-	all, err := s.Sessions(context.Background(), "u")
-	require.NoError(t, err)
-	for _, sess := range all {
-		if sess.ID == id {
-			return sess
-		}
-	}
-	t.Fatalf("no session %s", id)
-	return otpme.Session{}
 }

@@ -174,17 +174,20 @@ func runPurge(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 	assert.False(t, first, "a code not yet expired survives Purge")
 }
 
-// read returns the stored session id of user u1, as a caller of
-// CountLogin reads it first.
-func read(t *testing.T, s otpme.Store, id string) otpme.Session {
+// Stored returns session id of user as s returns it from Sessions, the
+// way a caller of CountLogin reads it first.
+func Stored(t *testing.T, s otpme.Store, user, id string) otpme.Session {
 	t.Helper()
-	all, err := s.Sessions(context.Background(), "u1")
+	all, err := s.Sessions(context.Background(), user)
 	require.NoError(t, err)
 	for _, sess := range all {
 		if sess.ID == id {
 			return sess
 		}
 	}
-	t.Fatalf("session %s not stored", id)
+	t.Fatalf("no session %s of user %s stored", id, user)
 	return otpme.Session{}
 }
+
+// read is Stored for user u1.
+func read(t *testing.T, s otpme.Store, id string) otpme.Session { return Stored(t, s, "u1", id) }
