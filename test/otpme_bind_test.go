@@ -155,17 +155,20 @@ func TestOTPme_Binds(t *testing.T) {
 		serviceBinds := func() int {
 			return countConnBinds(settled(plain), upstream, plain.ServiceDN)
 		}
-		require.Equal(t, 1, serviceBinds())
+		// The upstream connection may be a parked one with binds of
+		// earlier clients in its history: count from here.
+		first := serviceBinds()
+		require.GreaterOrEqual(t, first, 1)
 		for range 3 {
 			require.NoError(t, c.Bind(userDN, code))
 			assert.Equal(t, "dn:"+userDN, whoami(c))
 		}
-		assert.Equal(t, 1, serviceBinds(), "still bound as the service account: no bind upstream")
+		assert.Equal(t, first, serviceBinds(), "still bound as the service account: no bind upstream")
 		assert.Equal(t, 49, resultCode(c.Bind(userDN, "wrong")))
 		assert.Equal(t, "", whoami(c), "anonymous after a refused bind")
 		require.NoError(t, c.Bind(userDN, code))
 		assert.Equal(t, "dn:"+userDN, whoami(c))
-		assert.Equal(t, 2, serviceBinds(), "bound again after the refused bind")
+		assert.Equal(t, first+1, serviceBinds(), "bound again after the refused bind")
 	})
 	t.Run("marker-rdn-names-the-client", func(t *testing.T) {
 		marked := strings.Replace(userDN, ",ou=people", ",dc=imap,ou=people", 1)
