@@ -16,11 +16,13 @@ var (
 	ErrMaxLogin = errors.New("otpme: session max login reached")
 )
 
-// FailsReader is a Store that reads the fail counts of several scopes in
-// one request (DirStore: one search instead of one read per scope). The
-// engine uses it when the Store has it; counts[i] is Fails of scopes[i].
-type FailsReader interface {
-	FailsOf(ctx context.Context, scopes []Scope) (counts []int, err error)
+// LoginStateReader is a Store that reads, in one request, what a login
+// looks at first: the fail counts of scopes (counts[i] is Fails of
+// scopes[i]) and the sessions of the user ID, as Sessions returns them
+// (DirStore: one search instead of one request per scope and one for the
+// sessions). The engine uses it when the Store has it.
+type LoginStateReader interface {
+	LoginState(ctx context.Context, user string, scopes []Scope) (counts []int, sessions []Session, err error)
 }
 
 // Store keeps the state that changes with every login: fail counters,

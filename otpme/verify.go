@@ -32,6 +32,8 @@ type verification struct {
 	maxFail    int // max_fail of scope
 	tokens     []Token
 	tokensRead bool
+	sessions   []Session // the user's sessions, when read with the fail counts
+	sessRead   bool
 }
 
 // step is one stage of a verification. It returns done when the decision

@@ -37,7 +37,10 @@ func (v *verification) checkSessions(ctx context.Context) (bool, error) {
 // liveSessions returns the user's sessions for the request's group and
 // authentication type, oldest first, and removes the expired ones.
 func (v *verification) liveSessions(ctx context.Context) ([]Session, error) {
-	all, err := v.e.c.Store.Sessions(ctx, v.user.ID)
+	all, err := v.sessions, error(nil)
+	if !v.sessRead {
+		all, err = v.e.c.Store.Sessions(ctx, v.user.ID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read sessions of %q: %w", v.user.Name, err)
 	}

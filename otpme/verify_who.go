@@ -100,7 +100,7 @@ func (v *verification) checkLock(ctx context.Context) (bool, error) {
 	if v.group != nil {
 		scopes = append(scopes, v.scope)
 	}
-	counts, err := v.e.fails(ctx, scopes)
+	counts, err := v.fails(ctx, scopes)
 	if err != nil {
 		return true, fmt.Errorf("read login fail count of %q: %w", v.scopeName(), err)
 	}
@@ -130,18 +130,20 @@ func (v *verification) userTokens(ctx context.Context) ([]Token, error) {
 	return ts, nil
 }
 
-// fails returns the fail counts of scopes, in one request if the Store can.
-func (e *Engine) fails(ctx context.Context, scopes []Scope) ([]int, error) {
-	if r, ok := e.c.Store.(FailsReader); ok {
-		counts, err := r.FailsOf(ctx, scopes)
+// fails returns the fail counts of scopes, with the user's sessions in
+// the same request if the Store can (they are kept for checkSessions).
+func (v *verification) fails(ctx context.Context, scopes []Scope) ([]int, error) {
+	if r, ok := v.e.c.Store.(LoginStateReader); ok {
+		counts, sessions, err := r.LoginState(ctx, v.user.ID, scopes)
 		if err == nil && len(counts) != len(scopes) {
 			err = fmt.Errorf("%d fail counts for %d scopes", len(counts), len(scopes))
 		}
+		v.sessions, v.sessRead = sessions, err == nil
 		return counts, err
 	}
 	counts := make([]int, len(scopes))
 	for i, sc := range scopes {
-		n, err := e.c.Store.Fails(ctx, sc)
+		n, err := v.e.c.Store.Fails(ctx, sc)
 		if err != nil {
 			return nil, err
 		}

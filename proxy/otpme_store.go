@@ -164,9 +164,9 @@ func (s *DirStore) Fails(ctx context.Context, scope otpme.Scope) (int, error) {
 	return s.countValues(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)), stateAttrHash)
 }
 
-// FailsOf implements otpme.FailsReader: the fail entries of all scopes in
-// one search.
-func (s *DirStore) FailsOf(ctx context.Context, scopes []otpme.Scope) ([]int, error) {
+// LoginState implements otpme.LoginStateReader: the fail entries of the
+// scopes and the user's sessions in one search.
+func (s *DirStore) LoginState(ctx context.Context, user string, scopes []otpme.Scope) ([]int, []otpme.Session, error) {
 	keys := make([]string, len(scopes))
 	var filter strings.Builder
 	filter.WriteString("(|")
@@ -174,21 +174,33 @@ func (s *DirStore) FailsOf(ctx context.Context, scopes []otpme.Scope) ([]int, er
 		keys[i] = stateKey(stateFail, sc.User, sc.Group)
 		filter.WriteString("(" + stateAttrKey + "=" + keys[i] + ")")
 	}
-	filter.WriteString(")")
-	entries, err := s.searchOne(ctx, filter.String(), stateAttrKey, stateAttrHash)
+	filter.WriteString(sessionFilter(otpme.SessionFilter{User: user}) + ")")
+	entries, err := s.searchOne(ctx, filter.String(), append([]string{stateAttrHash}, sessionAttrs...)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	counts := make([]int, len(scopes))
+	var sessions []otpme.Session
 	for _, e := range entries {
-		key := e.GetEqualFoldAttributeValue(stateAttrKey)
-		for i, k := range keys {
-			if k == key {
-				counts[i] = len(e.GetEqualFoldRawAttributeValues(stateAttrHash))
+		switch e.GetEqualFoldAttributeValue(stateAttrKind) {
+		case stateFail:
+			key := e.GetEqualFoldAttributeValue(stateAttrKey)
+			for i, k := range keys {
+				if k == key {
+					counts[i] = len(e.GetEqualFoldRawAttributeValues(stateAttrHash))
+				}
+			}
+		case stateSession:
+			sess, err := entrySession(e)
+			if err != nil {
+				return nil, nil, err
+			}
+			if sess.User == user {
+				sessions = append(sessions, s.counts.overlay(sess))
 			}
 		}
 	}
-	return counts, nil
+	return counts, sessions, nil
 }
 
 // countValues returns how many values attr has in the entry dn (0 if the

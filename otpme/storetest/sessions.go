@@ -124,6 +124,11 @@ func runCountLogin(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 			got, err := s.CountLogin(ctx, read(t, s, "s1"), t0.Add(tt.at))
 			stored, _ := s.Sessions(ctx, "u1")
 			require.Len(t, stored, 1)
+			if r, ok := s.(otpme.LoginStateReader); ok {
+				_, same, err := r.LoginState(ctx, "u1", nil)
+				require.NoError(t, err)
+				require.Equal(t, stored, same, "LoginState's sessions are Sessions'")
+			}
 			assert.Equal(t, tt.logins, stored[0].Logins)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)

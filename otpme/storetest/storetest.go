@@ -70,15 +70,15 @@ func failCall(ctx context.Context, s otpme.Store, o failOp) (int, error) {
 		return s.AddFail(ctx, o.scope, o.hash)
 	case "fails":
 		n, err := s.Fails(ctx, o.scope)
-		if r, ok := s.(otpme.FailsReader); ok && err == nil {
+		if r, ok := s.(otpme.LoginStateReader); ok && err == nil {
 			all := []otpme.Scope{o.scope, userA, userAImap, userB}
-			counts, err := r.FailsOf(ctx, all)
+			counts, _, err := r.LoginState(ctx, o.scope.User, all)
 			if err != nil {
 				return 0, err
 			}
 			for i, sc := range all {
 				if want, _ := s.Fails(ctx, sc); i >= len(counts) || counts[i] != want {
-					return 0, fmt.Errorf("FailsOf %+v: %v, Fails says %d", sc, counts, want)
+					return 0, fmt.Errorf("LoginState %+v: %v, Fails says %d", sc, counts, want)
 				}
 			}
 		}
