@@ -358,8 +358,54 @@ func abandonedID(msg []byte) (int64, bool) {
 }
 
 // decodeBind reads a BindRequest into req (everything but the pipeline's
-// own fields).
+// own fields). A simple bind without controls is read straight from the
+// bytes, and the password is cleared in msg; anything else goes through
+// asn1-ber.
 func decodeBind(msg []byte, req *BindRequest) error {
+	if decodeSimpleBind(msg, req) {
+		return nil
+	}
+	return decodeBindBER(msg, req)
+}
+
+// decodeSimpleBind is decodeBind's fast path; false leaves req untouched.
+func decodeSimpleBind(msg []byte, req *BindRequest) bool {
+	body, _, err := tlv(msg, berSequence)
+	if err != nil {
+		return false
+	}
+	_, rest, err := tlv(body, berInteger)
+	if err != nil {
+		return false
+	}
+	op, after, err := tlv(rest, 0x60|tagBindRequest)
+	if err != nil || len(after) != 0 { // controls: the slow path keeps them
+		return false
+	}
+	version, rest, err := tlv(op, berInteger)
+	if err != nil {
+		return false
+	}
+	v, err := parseUint(version)
+	if err != nil {
+		return false
+	}
+	name, rest, err := tlv(rest, berOctetString)
+	if err != nil {
+		return false
+	}
+	pw, rest, err := tlv(rest, 0x80)
+	if err != nil || len(rest) != 0 {
+		return false
+	}
+	req.Version, req.DN = v, string(name)
+	req.Password = NewSecret(append([]byte(nil), pw...))
+	clear(pw)
+	return true
+}
+
+// decodeBindBER is decodeBind through asn1-ber.
+func decodeBindBER(msg []byte, req *BindRequest) error {
 	p, err := ber.DecodePacketErr(msg)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)

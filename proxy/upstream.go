@@ -175,11 +175,7 @@ func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password S
 }
 
 func (u *upstreamConn) bindAnswer(raw []byte, dn string) (BindResponse, error) {
-	p, err := ber.DecodePacketErr(raw)
-	if err != nil {
-		return BindResponse{}, fmt.Errorf("%w: bind response: %w", ErrMalformed, err)
-	}
-	r, err := parseResult(p)
+	r, err := parseBindResponse(raw)
 	if err != nil {
 		return BindResponse{}, err
 	}
@@ -208,8 +204,70 @@ func (u *upstreamConn) boundAs(dn string) bool {
 	return dn != "" && u.as == dn
 }
 
-// encodeSimpleBind builds a BindRequest message (version 3, simple).
+// parseBindResponse reads a BindResponse: straight from the bytes when it
+// is the plain LDAPResult, through asn1-ber when it carries controls or
+// serverSaslCreds.
+func parseBindResponse(raw []byte) (result, error) {
+	body, _, err := tlv(raw, berSequence)
+	if err == nil {
+		var rest, op, after []byte
+		if _, rest, err = tlv(body, berInteger); err == nil {
+			if op, after, err = tlv(rest, 0x60|tagBindResponse); err == nil && len(after) == 0 {
+				if r, ok := plainResult(op); ok {
+					return r, nil
+				}
+			}
+		}
+	}
+	p, err := ber.DecodePacketErr(raw)
+	if err != nil {
+		return result{}, fmt.Errorf("%w: bind response: %w", ErrMalformed, err)
+	}
+	return parseResult(p)
+}
+
+// plainResult parses an LDAPResult with nothing after its three
+// components; ok is false for anything else.
+func plainResult(op []byte) (result, bool) {
+	codeBytes, rest, err := tlv(op, berEnumerated)
+	if err != nil {
+		return result{}, false
+	}
+	code, err := parseUint(codeBytes)
+	if err != nil {
+		return result{}, false
+	}
+	matched, rest, err := tlv(rest, berOctetString)
+	if err != nil {
+		return result{}, false
+	}
+	message, rest, err := tlv(rest, berOctetString)
+	if err != nil || len(rest) != 0 {
+		return result{}, false
+	}
+	return result{Code: ResultCode(code), MatchedDN: string(matched), Message: string(message)}, true
+}
+
+// encodeSimpleBind builds a BindRequest message (version 3, simple). The
+// buffers that held the password on the way are cleared.
 func encodeSimpleBind(id int64, dn string, password Secret, controls *ber.Packet) []byte {
+	if controls == nil {
+		op := appendInt(make([]byte, 0, len(dn)+len(password.Bytes())+16), berInteger, 3)
+		op = appendTLV(op, berOctetString, dn)
+		op = appendTLV(op, 0x80, password.Bytes()) // simple [0]
+		body := appendInt(make([]byte, 0, len(op)+12), berInteger, id)
+		body = appendTLV(body, 0x60|tagBindRequest, op)
+		msg := appendTLV(make([]byte, 0, len(body)+6), berSequence, body)
+		clear(op)
+		clear(body)
+		return msg
+	}
+	return encodeSimpleBindBER(id, dn, password, controls)
+}
+
+// encodeSimpleBindBER is encodeSimpleBind through asn1-ber, for binds with
+// controls.
+func encodeSimpleBindBER(id int64, dn string, password Secret, controls *ber.Packet) []byte {
 	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
 	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
 	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tagBindRequest, nil, "BindRequest")

@@ -196,6 +196,21 @@ type result struct {
 // encodeResponse builds an LDAPMessage carrying an LDAPResult-shaped
 // response with the given application tag.
 func encodeResponse(id int64, tag int, r result) []byte {
+	if r.Controls == nil && len(r.Extra) == 0 && id >= 0 && r.Code >= 0 {
+		// The common answer, straight into bytes.
+		op := appendInt(nil, berEnumerated, int64(r.Code))
+		op = appendTLV(op, berOctetString, r.MatchedDN)
+		op = appendTLV(op, berOctetString, r.Message)
+		body := appendInt(make([]byte, 0, len(op)+12), berInteger, id)
+		body = appendTLV(body, 0x60|byte(tag), op)
+		return appendTLV(make([]byte, 0, len(body)+6), berSequence, body)
+	}
+	return encodeResponseBER(id, tag, r)
+}
+
+// encodeResponseBER is encodeResponse through asn1-ber, for answers with
+// controls or extra elements.
+func encodeResponseBER(id int64, tag int, r result) []byte {
 	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
 	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
 	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, ber.Tag(tag), nil, "response")

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -91,4 +94,52 @@ func FuzzReadMessage(f *testing.F) {
 		}
 		_ = extendedOID(msg)
 	})
+}
+
+// The byte-level fast paths of the bind encode and parse exactly what
+// asn1-ber does, and hand everything else to it.
+func TestBindFastPathsMatchBER(t *testing.T) {
+	long := strings.Repeat("x", 70000)
+	for _, id := range []int64{0, 1, 127, 128, 255, 256, 65535, 1<<31 - 1} {
+		for _, code := range []ResultCode{Success, InvalidCredentials, Other, assertionFailed, 4096} {
+			for _, text := range []string{"", "uid=a,dc=x", long} {
+				r := result{Code: code, MatchedDN: text, Message: "m" + text}
+				fast := encodeResponse(id, tagBindResponse, r)
+				require.Equal(t, encodeResponseBER(id, tagBindResponse, r), fast, "id %d code %d", id, code)
+				got, err := parseBindResponse(fast)
+				require.NoError(t, err)
+				assert.Equal(t, r, got)
+			}
+			pw := NewSecret([]byte("secret" + fmt.Sprint(id)))
+			fast := encodeSimpleBind(id, "uid=a,dc=x", pw, nil)
+			require.Equal(t, encodeSimpleBindBER(id, "uid=a,dc=x", pw, nil), fast)
+			var a, b BindRequest
+			require.True(t, decodeSimpleBind(append([]byte(nil), fast...), &a))
+			require.NoError(t, decodeBindBER(fast, &b))
+			assert.Equal(t, b.DN, a.DN)
+			assert.Equal(t, b.Version, a.Version)
+			assert.Equal(t, b.Password.Bytes(), a.Password.Bytes())
+		}
+	}
+
+	ctrl := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
+	c := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	c.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "1.3.6.1.4.1.42.2.27.8.5.1", "ppolicy"))
+	ctrl.AppendChild(c)
+	withCtrl := encodeResponse(7, tagBindResponse, result{Code: InvalidCredentials, Controls: ctrl})
+	got, err := parseBindResponse(withCtrl)
+	require.NoError(t, err)
+	require.NotNil(t, got.Controls, "controls of the upstream's answer are kept")
+	assert.Equal(t, InvalidCredentials, got.Code)
+
+	bind := encodeSimpleBind(9, "uid=a,dc=x", NewSecret([]byte("pw")), ctrl)
+	var req BindRequest
+	assert.False(t, decodeSimpleBind(bind, &req), "a bind with controls takes the slow path")
+	require.NoError(t, decodeBind(bind, &req))
+	assert.NotNil(t, req.Controls)
+	assert.Equal(t, "pw", string(req.Password.Bytes()))
+
+	plain := encodeSimpleBind(3, "uid=b", NewSecret([]byte("hunter2")), nil)
+	require.NoError(t, decodeBind(plain, &req))
+	assert.NotContains(t, string(plain), "hunter2", "the password is cleared in the message read")
 }
