@@ -228,6 +228,11 @@ func (p pendingCall) wait(ctx context.Context) (*svcCall, error) {
 	case <-p.call.ch:
 		return p.call, p.call.err
 	case <-p.c.done:
+		select { // answered just before the connection ended
+		case <-p.call.ch:
+			return p.call, p.call.err
+		default:
+		}
 		p.c.mu.Lock()
 		err := p.c.err
 		p.c.mu.Unlock()
