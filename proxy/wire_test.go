@@ -143,3 +143,41 @@ func TestBindFastPathsMatchBER(t *testing.T) {
 	require.NoError(t, decodeBind(plain, &req))
 	assert.NotContains(t, string(plain), "hunter2", "the password is cleared in the message read")
 }
+
+// BenchmarkBindWire: the messages of one simple bind (the client's
+// request read, the upstream request written, its answer read, the
+// client's answer written), byte-level against asn1-ber.
+func BenchmarkBindWire(b *testing.B) {
+	pw := NewSecret([]byte("secret-a123456"))
+	answer := encodeResponse(5, tagBindResponse, result{Code: Success})
+	b.Run("bytes", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var req BindRequest
+			if !decodeSimpleBind(encodeSimpleBind(5, "uid=alice,ou=people,dc=example,dc=com", pw, nil), &req) {
+				b.Fatal("fast path refused")
+			}
+			if _, err := parseBindResponse(answer); err != nil {
+				b.Fatal(err)
+			}
+			_ = encodeResponse(5, tagBindResponse, result{Code: Success})
+		}
+	})
+	b.Run("asn1-ber", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var req BindRequest
+			if err := decodeBindBER(encodeSimpleBindBER(5, "uid=alice,ou=people,dc=example,dc=com", pw, nil), &req); err != nil {
+				b.Fatal(err)
+			}
+			p, err := ber.DecodePacketErr(answer)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := parseResult(p); err != nil {
+				b.Fatal(err)
+			}
+			_ = encodeResponseBER(5, tagBindResponse, result{Code: Success})
+		}
+	})
+}
