@@ -38,7 +38,9 @@ import (
 // LDAPOTP_BENCH_ROUNDS (3) per side of each comparison,
 // LDAPOTP_BENCH_ONLY (a regexp of comparison keys, for quick runs),
 // LDAPOTP_BENCH_OUT (where logs, profiles and the report go; default a new
-// temporary directory, kept and printed).
+// temporary directory, kept and printed), LDAPOTP_BENCH_PROXY_ENV (extra
+// environment for the proxy processes, e.g. "GOMAXPROCS=1", for
+// experiments; the reported runs leave it empty).
 func TestBench(t *testing.T) {
 	b := newBench(t)
 	b.machine()
