@@ -118,6 +118,11 @@ type Config struct {
 	// connects per bind costs the directory no new connection. Default
 	// 64; negative: none.
 	UpstreamIdle int `yaml:"upstream_idle"`
+	// RelayTransactions: relay LDAP transactions (RFC 5805) to the
+	// directory. Default false: Start and End Transaction are answered
+	// unwillingToPerform (53), because slapd 2.5 with syncprov — which the
+	// user index needs — crashes committing them.
+	RelayTransactions bool `yaml:"relay_transactions"`
 	// IdleTimeout: close client connections idle this long. Default 0 (never).
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// WriteTimeout: give up on a client that does not read its answers.
