@@ -178,22 +178,30 @@ func parseUint(b []byte) (int64, error) {
 // parseLDAPResult reads resultCode and diagnosticMessage of an
 // LDAPResult-shaped operation.
 func parseLDAPResult(op []byte) (ResultCode, string, error) {
+	r, _, err := ldapResult(op)
+	return r.Code, r.Message, err
+}
+
+// ldapResult reads the three LDAPResult components at the start of op and
+// returns what follows them (referral, serverSaslCreds, …).
+func ldapResult(op []byte) (result, []byte, error) {
 	codeBytes, rest, err := tlv(op, berEnumerated)
 	if err != nil {
-		return 0, "", err
+		return result{}, nil, err
 	}
 	code, err := parseUint(codeBytes)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: result code: %w", ErrMalformed, err)
+		return result{}, nil, fmt.Errorf("%w: result code: %w", ErrMalformed, err)
 	}
-	if _, rest, err = tlv(rest, berOctetString); err != nil { // matchedDN
-		return 0, "", err
-	}
-	message, _, err := tlv(rest, berOctetString)
+	matched, rest, err := tlv(rest, berOctetString)
 	if err != nil {
-		return 0, "", err
+		return result{}, nil, err
 	}
-	return ResultCode(code), string(message), nil
+	message, rest, err := tlv(rest, berOctetString)
+	if err != nil {
+		return result{}, nil, err
+	}
+	return result{Code: ResultCode(code), MatchedDN: string(matched), Message: string(message)}, rest, nil
 }
 
 // parseSearchEntry reads a SearchResultEntry. The values share memory

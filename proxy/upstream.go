@@ -229,23 +229,8 @@ func parseBindResponse(raw []byte) (result, error) {
 // plainResult parses an LDAPResult with nothing after its three
 // components; ok is false for anything else.
 func plainResult(op []byte) (result, bool) {
-	codeBytes, rest, err := tlv(op, berEnumerated)
-	if err != nil {
-		return result{}, false
-	}
-	code, err := parseUint(codeBytes)
-	if err != nil {
-		return result{}, false
-	}
-	matched, rest, err := tlv(rest, berOctetString)
-	if err != nil {
-		return result{}, false
-	}
-	message, rest, err := tlv(rest, berOctetString)
-	if err != nil || len(rest) != 0 {
-		return result{}, false
-	}
-	return result{Code: ResultCode(code), MatchedDN: string(matched), Message: string(message)}, true
+	r, rest, err := ldapResult(op)
+	return r, err == nil && len(rest) == 0
 }
 
 // encodeSimpleBind builds a BindRequest message (version 3, simple). The
