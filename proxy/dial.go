@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -15,7 +16,8 @@ import (
 // Target is how to reach the upstream directory: both the service-account
 // connections and the clients' own upstream connections dial through it.
 type Target struct {
-	// URL is ldap://host:port, ldaps://host:port or ldapi://<escaped path>.
+	// URL is ldap://host:port or ldaps://host:port; for ldapi, Host is
+	// the socket path (decoded).
 	URL *url.URL
 	// TLS is used for ldaps:// (nil: system roots, ServerName from the URL).
 	TLS *tls.Config
@@ -26,8 +28,17 @@ type Target struct {
 	StartTLS bool
 }
 
-// ParseTarget parses an upstream LDAP URL.
+// defaultLDAPI is the socket of ldapi:/// (Debian's slapd listens there).
+const defaultLDAPI = "/var/run/slapd/ldapi"
+
+// ParseTarget parses an upstream LDAP URL. An ldapi URL carries the socket
+// path percent-encoded in its host part, as slapd -h and the OpenLDAP
+// tools write it (ldapi://%2Fvar%2Frun%2Fslapd%2Fldapi); ldapi:/// is
+// defaultLDAPI.
 func ParseTarget(raw string) (Target, error) {
+	if p := "ldapi://"; len(raw) >= len(p) && strings.EqualFold(raw[:len(p)], p) {
+		return parseLDAPI(raw, raw[len(p):])
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Target{}, fmt.Errorf("upstream URL %q: %w", raw, err)
@@ -37,14 +48,44 @@ func ParseTarget(raw string) (Target, error) {
 	default:
 		return Target{}, fmt.Errorf("upstream URL %q: scheme must be ldap, ldaps or ldapi", raw)
 	}
-	if u.Scheme != "ldapi" && u.Host == "" {
+	if u.Scheme == "ldapi" {
+		return Target{}, fmt.Errorf("upstream URL %q: write ldapi URLs as ldapi://%%2Fpath%%2Fto%%2Fsocket", raw)
+	}
+	if u.Host == "" {
 		return Target{}, fmt.Errorf("upstream URL %q: no host", raw)
 	}
 	return Target{URL: u, DialTimeout: 5 * time.Second}, nil
 }
 
+// parseLDAPI parses the part of an ldapi URL after "ldapi://". net/url
+// refuses an escaped "/" in a host, so the host is cut out here; a path
+// after it (a DN in RFC 4516) must be empty, so that the older
+// ldapi:///path/to/socket form is refused instead of silently dialling
+// the default socket.
+func parseLDAPI(raw, rest string) (Target, error) {
+	host, dn, _ := strings.Cut(rest, "/")
+	if dn != "" {
+		return Target{}, fmt.Errorf("upstream URL %q: the socket path goes percent-encoded in the host part, e.g. ldapi://%%2Fvar%%2Frun%%2Fslapd%%2Fldapi", raw)
+	}
+	socket, err := url.PathUnescape(host)
+	switch {
+	case err != nil:
+		return Target{}, fmt.Errorf("upstream URL %q: %w", raw, err)
+	case socket == "":
+		socket = defaultLDAPI
+	case !strings.HasPrefix(socket, "/") || strings.ContainsRune(socket, 0):
+		return Target{}, fmt.Errorf("upstream URL %q: the socket path must be absolute", raw)
+	}
+	return Target{URL: &url.URL{Scheme: "ldapi", Host: socket}, DialTimeout: 5 * time.Second}, nil
+}
+
 // String returns the URL.
-func (t Target) String() string { return t.URL.String() }
+func (t Target) String() string {
+	if t.URL.Scheme == "ldapi" {
+		return "ldapi://" + url.PathEscape(t.URL.Host)
+	}
+	return t.URL.String()
+}
 
 // Dial opens a connection to the upstream (TLS for ldaps://).
 func (t Target) Dial(ctx context.Context) (net.Conn, error) {
@@ -115,11 +156,7 @@ func startTLS(ctx context.Context, c net.Conn) error {
 
 func (t Target) hostPort() string {
 	if t.URL.Scheme == "ldapi" {
-		p, err := url.PathUnescape(t.URL.Host)
-		if err != nil || p == "" {
-			return "/var/run/slapd/ldapi"
-		}
-		return p
+		return t.URL.Host // the socket path, decoded by ParseTarget
 	}
 	if t.URL.Port() != "" {
 		return t.URL.Host

@@ -33,7 +33,7 @@ var censusLines = []struct {
 // concurrency 1 and divides what slapd logged by the operations done.
 func (b *bench) census(t *testing.T) {
 	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, LogLevel: "stats", GlobalConfig: authzPolicy,
-		ExtraConfig: syncprovConfig})
+		ExtraConfig: syncprovConfig, LDAPI: b.upstream == "ldapi"})
 	l := DefaultLayout
 	l.Prefix = "census"
 	users := NewUsers(l, Counts{Plain: 16, HOTP: 8, TOTP: 64, TOTPPeriod: 1})

@@ -71,6 +71,7 @@ func startDirectory(t *testing.T, b *bench, name string, opts slapdtest.Options,
 	opts.LogLevel = "0"
 	if opts.Kind == slapdtest.Plain {
 		opts.ExtraConfig += syncprovConfig
+		opts.LDAPI = b.upstream == "ldapi"
 	}
 	d := &directory{name: name, srv: slapdtest.Start(t, opts)}
 	d.pid = slapdPID(t, d.srv)
@@ -171,7 +172,11 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(slapdtest.FreePort(t)))
 	status := filepath.Join(b.out, name+".status.json")
-	cmd := exec.Command(b.bin, "serve", "-c", conf, "--listen", addr, "--upstream", s.URL,
+	upstream := s.URL
+	if b.upstream == "ldapi" {
+		upstream = s.LDAPIURL
+	}
+	cmd := exec.Command(b.bin, "serve", "-c", conf, "--listen", addr, "--upstream", upstream,
 		"--service-dn", s.ServiceDN, "--service-password-file", pw, "--log-level", "warn", "--status-file", status)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("LDAPOTP_BENCH_PROXY_ENV"))...)

@@ -112,6 +112,7 @@ type bench struct {
 	round    time.Duration
 	rounds   int
 	only     *regexp.Regexp
+	upstream string // "tcp" or "ldapi": how the proxies reach their slapd
 	prof     profiler
 	outcomes map[string]*outcome
 	order    []string // keys of outcomes, in the order run
@@ -133,6 +134,14 @@ func newBench(t *testing.T) *bench {
 			t.Fatalf("LDAPOTP_BENCH_ROUNDS=%q: want 1..20", v)
 		}
 		b.rounds = n
+	}
+	b.upstream = "tcp"
+	switch v := os.Getenv("LDAPOTP_BENCH_UPSTREAM"); v {
+	case "", "tcp":
+	case "ldapi":
+		b.upstream = v
+	default:
+		t.Fatalf("LDAPOTP_BENCH_UPSTREAM=%q: want tcp or ldapi", v)
 	}
 	if v := os.Getenv("LDAPOTP_BENCH_ONLY"); v != "" {
 		b.only = regexp.MustCompile(v)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,6 +65,9 @@ type Options struct {
 	// (e.g. "schema/otpme.schema"); relative paths are relative to the
 	// module root.
 	Schemas []string
+	// LDAPI makes slapd listen on a Unix socket too (Server.LDAPIURL), for
+	// a proxy on the same machine.
+	LDAPI bool
 	// LogLevel is slapd's -d level. Default "stats": connections,
 	// operations, results, and slapo-otp's "HOTP token ... redeemed";
 	// "stats,trace" adds slapo-otp's TOTP lines; "0" keeps only errors.
@@ -104,6 +108,7 @@ type Server struct {
 	ServiceDN       string // cn=ldapotp,ou=services,dc=example,dc=com (the proxy's account)
 	ServicePassword string // random per server
 	Dir             string // slapd.conf, db/, pid file
+	LDAPIURL        string // ldapi://<escaped socket path> with Options.LDAPI, else ""
 
 	slapd string    // binary
 	conf  string    // slapd.conf path
@@ -152,6 +157,16 @@ func newServer(t testing.TB, in install, opts Options) *Server {
 	}
 	if s.level == "" {
 		s.level = "stats"
+	}
+	if opts.LDAPI {
+		// A socket path has at most 107 bytes; t.TempDir() holds the test's
+		// name, so the socket gets a short directory of its own.
+		dir, err := os.MkdirTemp("", "slapd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		s.LDAPIURL = "ldapi://" + url.PathEscape(filepath.Join(dir, "ldapi"))
 	}
 	c := config{
 		Test: t.Name(), Kind: opts.Kind, ModuleDir: in.moduleDir,
@@ -228,7 +243,11 @@ func (s *Server) launch() error {
 // listen.
 func (s *Server) run() error {
 	mark := s.log.total()
-	p, err := startProcess(s.slapd, []string{"-f", s.conf, "-h", s.URL + "/", "-d", s.level}, &s.log)
+	listen := s.URL + "/"
+	if s.LDAPIURL != "" {
+		listen += " " + s.LDAPIURL + "/"
+	}
+	p, err := startProcess(s.slapd, []string{"-f", s.conf, "-h", listen, "-d", s.level}, &s.log)
 	if err != nil {
 		return err
 	}
