@@ -46,6 +46,9 @@ include {{q .SchemaDir}}/nis.schema
 {{end}}include {{q .OTPmeSchema}}
 {{range .Schemas}}include {{q .}}
 {{end}}
+# No syslog: slapd's log goes to stderr (-d), which the harness keeps.
+# (Left at its default, stats, every operation would also try /dev/log.)
+loglevel none
 pidfile {{q .Dir}}/slapd.pid
 argsfile {{q .Dir}}/slapd.args
 
