@@ -167,6 +167,7 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 	}
 	t.Cleanup(func() { logf.Close() })
 	conf := filepath.Join(b.out, name+".yaml")
+	extra += strings.ReplaceAll(os.Getenv("LDAPOTP_BENCH_PROXY_CONF"), `\n`, "\n")
 	if err := os.WriteFile(conf, []byte(proxyConfig+extra), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,11 @@ import (
 // LDAPOTP_BENCH_OUT (where logs, profiles and the report go; default a new
 // temporary directory, kept and printed), LDAPOTP_BENCH_PROXY_ENV (extra
 // environment for the proxy processes, e.g. "GOMAXPROCS=1", for
-// experiments; the reported runs leave it empty).
+// experiments; the reported runs leave it empty), LDAPOTP_BENCH_PROXY_CONF
+// (YAML lines added to every proxy's configuration, "\n" between them, e.g.
+// "token_cache_ttl: -1s"; experiments only), LDAPOTP_BENCH_UPSTREAM ("tcp",
+// the default, or "ldapi": the proxies reach their slapd over its Unix
+// socket).
 func TestBench(t *testing.T) {
 	b := newBench(t)
 	b.machine()
