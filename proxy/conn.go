@@ -132,6 +132,7 @@ func (c *clientConn) relay(ctx context.Context, env envelope, msg []byte) bool {
 		up, err = c.ensureUpstream(ctx)
 	}
 	if err == nil {
+		up.watch()
 		err = up.send(msg)
 	}
 	if err == nil {
@@ -222,8 +223,8 @@ func (c *clientConn) ensureUpstream(ctx context.Context) (*upstreamConn, error) 
 		c.srv.upstreams.Add(-1)
 		c.upstreamGone(up, err)
 	}}
-	if !up.reading {
-		up.reading = true
+	if !up.started {
+		up.started = true
 		up.start(c.srv.cfg.MaxUpstreamMessageSize, owner)
 		return up, nil
 	}
@@ -263,6 +264,16 @@ func (c *clientConn) closeWith(msg []byte) {
 	_, _ = c.bw.Write(msg)
 	_ = c.bw.Flush()
 	c.nc.Close()
+}
+
+// detachUpstream forgets up as the client's upstream connection, so that
+// its end does not end the client's.
+func (c *clientConn) detachUpstream(up *upstreamConn) {
+	c.mu.Lock()
+	if c.up == up {
+		c.up = nil
+	}
+	c.mu.Unlock()
 }
 
 // dropUpstream closes the upstream connection without ending the client's.

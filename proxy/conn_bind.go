@@ -104,6 +104,14 @@ type lazyUpstream struct{ c *clientConn }
 // Bind implements Upstream.
 func (l lazyUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
 	up, err := l.c.ensureUpstream(ctx)
+	if err == nil && up.stale() {
+		// Closed by the directory (a restart, its idletimeout) while
+		// nobody read it: a bind sets a new identity anyway, so it goes
+		// over a new connection instead of failing.
+		l.c.detachUpstream(up)
+		up.Close()
+		up, err = l.c.ensureUpstream(ctx)
+	}
 	if err != nil {
 		return BindResponse{}, err
 	}

@@ -131,3 +131,28 @@ func (c *rawConn) writeAll(fd uintptr) bool {
 	}
 	return true
 }
+
+// peekable reports whether peekIdle can look at nc without reading from it.
+func peekable(nc net.Conn) bool {
+	_, ok := nc.(*rawConn)
+	return ok
+}
+
+// peekIdle reports whether a connection nobody reads from is still open
+// with nothing sent to it: a peek that returns neither data nor the end of
+// the stream. Only for a peekable connection.
+func peekIdle(nc net.Conn) bool {
+	c, ok := nc.(*rawConn)
+	if !ok {
+		return false
+	}
+	idle := false
+	var b [1]byte
+	err := c.rc.Read(func(fd uintptr) bool {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		idle = errno == syscall.EAGAIN
+		return true
+	})
+	return err == nil && idle
+}

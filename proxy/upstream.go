@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 )
@@ -15,18 +16,36 @@ import (
 // relay writes the client's messages to it unchanged; a reader goroutine
 // hands every message that comes back to the client, except answers to the
 // requests the proxy sent itself (binds), which go to the waiting caller.
+//
+// The reader is started by the first relayed operation (or at once on a
+// connection that cannot be peeked at, e.g. TLS). Until then, a bind reads
+// its own answer from the connection in the bind's goroutine: a client that
+// only binds (a mail server's authentication) costs no hand-off between
+// goroutines, which on a two-core machine cost a bind as much CPU as the
+// rest of its relay (docs/performance.md). A connection nobody reads is
+// checked for a close or a stray message before its next bind (stale).
 type upstreamConn struct {
-	nc      net.Conn
-	wmu     sync.Mutex // serialises writes
-	reading bool       // the reader runs; set by the first owner
+	nc     net.Conn
+	wmu    sync.Mutex    // serialises writes
+	r      *bufio.Reader // read by the reader, or by a bind while there is none
+	maxMsg int
+	direct bool // binds may read their answers themselves (peekable)
+	// started: the connection has had an owner; the dialling client's
+	// goroutine sets it.
+	started bool
 
-	mu      sync.Mutex
-	owner   upstreamOwner // where messages and the end go
-	waiters map[int64]chan []byte
-	bound   bool   // the upstream may hold a non-anonymous identity
-	as      string // the DN of the last successful simple bind, "" if anonymous or unknown
-	err     error  // why the reader stopped
-	done    chan struct{}
+	mu         sync.Mutex
+	cond       sync.Cond // on mu: a bind's own read ended
+	owner      upstreamOwner // where messages and the end go
+	waiters    map[int64]chan []byte
+	reading    bool   // the reader goroutine runs (or waits for a bind's read to end)
+	directBusy bool   // a bind reads its answer itself
+	closed     bool   // Close was called
+	bound      bool   // the upstream may hold a non-anonymous identity
+	as         string // the DN of the last successful simple bind, "" if anonymous or unknown
+	err        error  // why the connection ended
+	done       chan struct{}
+	end        sync.Once
 }
 
 // dialUpstream connects; start must be called next.
@@ -35,7 +54,10 @@ func dialUpstream(ctx context.Context, t Target) (*upstreamConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upstreamConn{nc: nc, waiters: map[int64]chan []byte{}, done: make(chan struct{})}, nil
+	u := &upstreamConn{nc: nc, r: bufio.NewReaderSize(nc, 32<<10), direct: peekable(nc),
+		waiters: map[int64]chan []byte{}, done: make(chan struct{})}
+	u.cond.L = &u.mu
+	return u, nil
 }
 
 // upstreamOwner is who an upstream connection works for: deliver gets
@@ -49,10 +71,13 @@ type upstreamOwner struct {
 	gone    func(error)
 }
 
-// start runs the reader for its first owner.
+// start gives the connection its first owner.
 func (u *upstreamConn) start(maxMsg int, owner upstreamOwner) {
-	u.owner = owner
-	go u.read(maxMsg)
+	u.maxMsg = maxMsg
+	u.setOwner(owner)
+	if !u.direct {
+		u.watch()
+	}
 }
 
 // setOwner hands the connection to another owner.
@@ -62,7 +87,7 @@ func (u *upstreamConn) setOwner(owner upstreamOwner) {
 	u.mu.Unlock()
 }
 
-// dead reports whether the reader has stopped.
+// dead reports whether the connection has ended.
 func (u *upstreamConn) dead() bool {
 	select {
 	case <-u.done:
@@ -72,23 +97,64 @@ func (u *upstreamConn) dead() bool {
 	}
 }
 
-func (u *upstreamConn) read(maxMsg int) {
-	r := bufio.NewReaderSize(u.nc, 32<<10)
-	var err error
-	for err == nil {
-		var msg []byte
-		if msg, err = readMessage(r, maxMsg); err != nil {
-			break
-		}
-		err = u.dispatch(msg, completeBuffered(r))
+// stale reports whether the connection cannot take a request: it ended,
+// or, with nobody reading it, the directory closed it or sent something
+// unasked (a notice of disconnection).
+func (u *upstreamConn) stale() bool {
+	if u.dead() {
+		return true
 	}
 	u.mu.Lock()
-	u.err = err
-	gone := u.owner.gone
+	watched := u.reading || u.directBusy
 	u.mu.Unlock()
-	close(u.done)
-	u.nc.Close()
-	gone(err)
+	return !watched && (u.r.Buffered() > 0 || !peekIdle(u.nc))
+}
+
+// watch makes sure the reader runs: from now on it reads every answer.
+func (u *upstreamConn) watch() {
+	u.mu.Lock()
+	if u.reading {
+		u.mu.Unlock()
+		return
+	}
+	u.reading = true
+	u.mu.Unlock()
+	go u.read()
+}
+
+func (u *upstreamConn) read() {
+	u.mu.Lock()
+	for u.directBusy {
+		u.cond.Wait()
+	}
+	u.mu.Unlock()
+	var err error
+	for err == nil && !u.dead() {
+		var msg []byte
+		if msg, err = readMessage(u.r, u.maxMsg); err != nil {
+			break
+		}
+		err = u.dispatch(msg, completeBuffered(u.r))
+	}
+	u.finish(err)
+}
+
+// finish ends the connection once: it is closed and its owner told.
+func (u *upstreamConn) finish(err error) {
+	u.end.Do(func() {
+		if err == nil {
+			err = net.ErrClosed
+		}
+		u.mu.Lock()
+		u.err = err
+		gone := u.owner.gone
+		u.mu.Unlock()
+		close(u.done)
+		u.nc.Close()
+		if gone != nil {
+			gone(err)
+		}
+	})
 }
 
 func (u *upstreamConn) dispatch(msg []byte, more bool) error {
@@ -141,8 +207,19 @@ func (u *upstreamConn) send(msg []byte) error {
 	return err
 }
 
-// Close closes the connection; the reader then stops.
-func (u *upstreamConn) Close() error { return u.nc.Close() }
+// Close closes the connection; the reader, or a bind reading its answer,
+// then ends it, or Close does if nobody reads it.
+func (u *upstreamConn) Close() error {
+	u.mu.Lock()
+	u.closed = true
+	idle := !u.reading && !u.directBusy
+	u.mu.Unlock()
+	err := u.nc.Close()
+	if idle {
+		u.finish(net.ErrClosed)
+	}
+	return err
+}
 
 // errUpstreamGone: the connection ended while a bind waited for its answer.
 var errUpstreamGone = errors.New("upstream connection closed")
@@ -151,16 +228,24 @@ var errUpstreamGone = errors.New("upstream connection closed")
 func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
 	msg := encodeSimpleBind(id, dn, password, controls)
 	defer clear(msg)
+	u.mu.Lock()
+	direct := u.direct && !u.reading && !u.directBusy && !u.closed
+	u.directBusy = u.directBusy || direct
+	u.bound, u.as = true, "" // until the answer says otherwise
+	u.mu.Unlock()
+	if direct {
+		return u.bindDirect(ctx, id, msg, dn)
+	}
 	ch := make(chan []byte, 1)
 	u.mu.Lock()
 	u.waiters[id] = ch
-	u.bound, u.as = true, "" // until the answer says otherwise
 	u.mu.Unlock()
 	defer func() {
 		u.mu.Lock()
 		delete(u.waiters, id)
 		u.mu.Unlock()
 	}()
+	u.watch()
 	if err := u.send(msg); err != nil {
 		return BindResponse{}, fmt.Errorf("send bind: %w", err)
 	}
@@ -171,6 +256,53 @@ func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password S
 		return BindResponse{}, errUpstreamGone
 	case <-ctx.Done():
 		return BindResponse{}, fmt.Errorf("wait for bind answer: %w", ctx.Err())
+	}
+}
+
+// bindDirect sends a bind and reads its answer in the caller's goroutine;
+// anything else that arrives first goes to the owner, as the reader would
+// send it. If ctx ends first, the read is interrupted and the connection
+// ended (its answer may still come, and nobody would read it).
+func (u *upstreamConn) bindDirect(ctx context.Context, id int64, msg []byte, dn string) (BindResponse, error) {
+	var failed error
+	defer func() {
+		u.mu.Lock()
+		u.directBusy = false
+		u.cond.Broadcast()
+		closed := u.closed && !u.reading
+		u.mu.Unlock()
+		if failed != nil || closed {
+			u.finish(failed)
+		}
+	}()
+	interrupted := context.AfterFunc(ctx, func() { _ = u.nc.SetReadDeadline(time.Unix(1, 0)) })
+	defer func() {
+		if !interrupted() && failed == nil {
+			failed = fmt.Errorf("wait for bind answer: %w", ctx.Err())
+		}
+	}()
+	if err := u.send(msg); err != nil {
+		failed = fmt.Errorf("send bind: %w", err)
+		return BindResponse{}, failed
+	}
+	for {
+		raw, err := readMessage(u.r, u.maxMsg)
+		if err != nil {
+			if ctx.Err() != nil {
+				failed = fmt.Errorf("wait for bind answer: %w", ctx.Err())
+			} else {
+				failed = fmt.Errorf("%w: %w", errUpstreamGone, err)
+			}
+			return BindResponse{}, failed
+		}
+		env, err := peekEnvelope(raw)
+		if err == nil && env.ID == id && env.Tag == tagBindResponse {
+			return u.bindAnswer(raw, dn)
+		}
+		if err = u.dispatch(raw, completeBuffered(u.r)); err != nil {
+			failed = err
+			return BindResponse{}, failed
+		}
 	}
 }
 

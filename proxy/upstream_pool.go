@@ -57,6 +57,7 @@ func (p *parkedUpstreams) park(up *upstreamConn) {
 			p.gauge(-1)
 		},
 	})
+	up.watch() // a parked connection that ends or sends anything is dropped at once
 	if !up.mayBeBound() {
 		p.add(up)
 		return

@@ -82,3 +82,30 @@ func TestParkedUpstream(t *testing.T) {
 	})
 	assert.False(t, strings.Contains(p.Log.String(), "panic"))
 }
+
+// TestBindOnlyClientAcrossRestart: a client that only binds (a mail
+// server's authentication connection) has no reader on its upstream
+// connection; when slapd restarts in between, its next bind notices the
+// closed connection and goes over a new one instead of failing, and the
+// proxy's count of upstream connections stays exact.
+func TestBindOnlyClientAcrossRestart(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true})
+	sc := scenario{tokens: map[string]tokenDef{}, users: map[string]userDef{"a": {plain: true}, "b": {plain: true}}}
+	d := &dataset{prefix: "bindonly", keys: newKeys(sc.tokens)}
+	d.load(t, s, sc)
+	p := startProxy(t, s)
+	c := dial(t, p.URL, 5*time.Second)
+	for range 3 {
+		require.NoError(t, c.Bind(d.userDN("a"), userPassword("a")))
+		require.Error(t, c.Bind(d.userDN("b"), "wrong"))
+	}
+	require.Equal(t, int64(1), p.srv.Stats().UpstreamConns)
+	s.Restart(t)
+	require.NoError(t, c.Bind(d.userDN("b"), userPassword("b")), "the bind after the restart goes through")
+	res, err := c.WhoAmI(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "dn:"+d.userDN("b"), res.AuthzID, "the new upstream connection holds the new identity")
+	assert.Equal(t, int64(1), p.srv.Stats().UpstreamConns, "the dead connection is no longer counted")
+	c.Close()
+	waitFor(t, "parked", func() bool { st := p.srv.Stats(); return st.UpstreamConns == st.ParkedConns })
+}

@@ -1,0 +1,172 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// upstreamPair dials an upstreamConn to a loopback listener and returns
+// the directory's side of the connection, for the test to play the
+// directory by hand. The owner records what it is given.
+type upstreamPair struct {
+	up        *upstreamConn
+	dir       net.Conn
+	dr        *bufio.Reader
+	delivered chan []byte
+	gone      atomic.Int32
+}
+
+func newUpstreamPair(t *testing.T) *upstreamPair {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	u, _ := url.Parse("ldap://" + ln.Addr().String())
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	up, err := dialUpstream(t.Context(), Target{URL: u, DialTimeout: time.Second})
+	require.NoError(t, err)
+	dir := <-accepted
+	require.NotNil(t, dir)
+	p := &upstreamPair{up: up, dir: dir, dr: bufio.NewReader(dir), delivered: make(chan []byte, 16)}
+	t.Cleanup(func() { dir.Close(); up.Close() })
+	up.start(1<<20, upstreamOwner{
+		deliver: func(msg []byte, _ bool) error { p.delivered <- msg; return nil },
+		gone:    func(error) { p.gone.Add(1) },
+	})
+	return p
+}
+
+// request reads what the proxy sent to the directory.
+func (p *upstreamPair) request(t *testing.T) (int64, int) {
+	t.Helper()
+	require.NoError(t, p.dir.SetReadDeadline(time.Now().Add(5*time.Second)))
+	msg, err := readMessage(p.dr, 1<<20)
+	require.NoError(t, err)
+	env, err := peekEnvelope(msg)
+	require.NoError(t, err)
+	return env.ID, env.Tag
+}
+
+func (p *upstreamPair) answer(t *testing.T, msgs ...[]byte) {
+	t.Helper()
+	for _, m := range msgs {
+		_, err := p.dir.Write(m)
+		require.NoError(t, err)
+	}
+}
+
+// bind runs a bind on the upstream connection in the background.
+func (p *upstreamPair) bind(ctx context.Context, id int64, dn string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		r, err := p.up.Bind(ctx, id, dn, NewSecret([]byte("pw")), nil)
+		if err == nil && r.Code != Success {
+			err = errors.New(r.Code.String())
+		}
+		done <- err
+	}()
+	return done
+}
+
+func TestUpstreamDirectBind(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("binds read their own answers only with raw socket calls (Linux)")
+	}
+	t.Run("answer-read-by-the-bind", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		require.True(t, p.up.direct, "a loopback TCP connection is peekable")
+		done := p.bind(t.Context(), 3, "uid=a")
+		id, tag := p.request(t)
+		assert.Equal(t, []any{int64(3), tagBindRequest}, []any{id, tag})
+		// A stray message first: it goes to the owner, the bind goes on.
+		stray := encodeResponse(9, tagSearchDone, result{Code: Success})
+		p.answer(t, stray, ldapAnswer(3, tagBindResponse, Success))
+		require.NoError(t, <-done)
+		assert.Equal(t, stray, <-p.delivered)
+		assert.True(t, p.up.boundAs("uid=a"))
+		assert.False(t, p.up.stale(), "open and quiet")
+		p.up.mu.Lock()
+		assert.False(t, p.up.reading, "no reader for a client that only binds")
+		p.up.mu.Unlock()
+	})
+	t.Run("then-relayed-operations-start-the-reader", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		done := p.bind(t.Context(), 1, "uid=a")
+		p.request(t)
+		p.answer(t, ldapAnswer(1, tagBindResponse, Success))
+		require.NoError(t, <-done)
+		p.up.watch()
+		search := encodeResponse(2, tagSearchDone, result{Code: Success})
+		p.answer(t, search)
+		assert.Equal(t, search, <-p.delivered)
+		// A bind now waits for the reader's hand-off.
+		done = p.bind(t.Context(), 3, "")
+		p.request(t)
+		p.answer(t, ldapAnswer(3, tagBindResponse, Success))
+		require.NoError(t, <-done)
+		assert.False(t, p.up.mayBeBound())
+	})
+	t.Run("silent-directory-times-out-and-ends-the-connection", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		done := p.bind(ctx, 1, "uid=a")
+		p.request(t)
+		err := <-done
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.True(t, p.up.dead(), "a late answer would have nobody to read it")
+		assert.True(t, p.up.stale())
+		assert.Equal(t, int32(1), p.gone.Load())
+		// The late answer changes nothing.
+		_, _ = p.dir.Write(ldapAnswer(1, tagBindResponse, Success))
+		assert.Equal(t, int32(1), p.gone.Load())
+	})
+	t.Run("directory-closes-during-the-bind", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		done := p.bind(t.Context(), 1, "uid=a")
+		p.request(t)
+		p.dir.Close()
+		require.ErrorIs(t, <-done, errUpstreamGone)
+		assert.True(t, p.up.dead())
+		assert.Equal(t, int32(1), p.gone.Load())
+	})
+	t.Run("closed-while-idle-is-stale", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		assert.False(t, p.up.stale())
+		p.dir.Close()
+		require.Eventually(t, p.up.stale, 5*time.Second, 10*time.Millisecond, "the close is seen without reading")
+		assert.Equal(t, int32(0), p.gone.Load(), "nobody was told yet: the next bind decides")
+		p.up.Close()
+		assert.Equal(t, int32(1), p.gone.Load(), "Close of an unread connection ends it")
+		p.up.Close()
+		assert.Equal(t, int32(1), p.gone.Load(), "once")
+	})
+	t.Run("unsolicited-message-while-idle-is-stale", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		p.answer(t, encodeNoticeOfDisconnection(Unavailable, "bye"))
+		require.Eventually(t, p.up.stale, 5*time.Second, 10*time.Millisecond)
+	})
+	t.Run("close-during-the-bind", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		done := p.bind(t.Context(), 1, "uid=a")
+		p.request(t)
+		p.up.Close()
+		require.Error(t, <-done)
+		assert.True(t, p.up.dead())
+		assert.Equal(t, int32(1), p.gone.Load())
+	})
+}
