@@ -35,7 +35,7 @@ type upstreamConn struct {
 	started bool
 
 	mu         sync.Mutex
-	cond       sync.Cond // on mu: a bind's own read ended
+	cond       sync.Cond     // on mu: a bind's own read ended
 	owner      upstreamOwner // where messages and the end go
 	waiters    map[int64]chan []byte
 	reading    bool   // the reader goroutine runs (or waits for a bind's read to end)
