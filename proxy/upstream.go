@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -38,12 +39,14 @@ type upstreamConn struct {
 	cond       sync.Cond     // on mu: a bind's own read ended
 	owner      upstreamOwner // where messages and the end go
 	waiters    map[int64]chan []byte
-	reading    bool   // the reader goroutine runs (or waits for a bind's read to end)
-	directBusy bool   // a bind reads its answer itself
-	closed     bool   // Close was called
-	bound      bool   // the upstream may hold a non-anonymous identity
-	as         string // the DN of the last successful simple bind, "" if anonymous or unknown
-	err        error  // why the connection ended
+	reading    bool          // the reader goroutine runs (or waits for a bind's read to end)
+	readerDone chan struct{} // closed when that reader returns
+	stopping   bool          // unwatch asked the reader to return
+	directBusy bool          // a bind reads its answer itself
+	closed     bool          // Close was called
+	bound      bool          // the upstream may hold a non-anonymous identity
+	as         string        // the DN of the last successful simple bind, "" if anonymous or unknown
+	err        error         // why the connection ended
 	done       chan struct{}
 	end        sync.Once
 }
@@ -118,11 +121,35 @@ func (u *upstreamConn) watch() {
 		return
 	}
 	u.reading = true
+	u.readerDone = make(chan struct{})
+	done := u.readerDone
 	u.mu.Unlock()
-	go u.read()
+	go u.read(done)
 }
 
-func (u *upstreamConn) read() {
+// unwatch stops the reader of a connection with nothing outstanding (one
+// taken from the parked pool), so that its next bind reads its own answer.
+// It reports whether the connection is still usable.
+func (u *upstreamConn) unwatch() bool {
+	u.mu.Lock()
+	if !u.direct || !u.reading {
+		u.mu.Unlock()
+		return !u.dead()
+	}
+	u.stopping = true
+	done := u.readerDone
+	u.mu.Unlock()
+	_ = u.nc.SetReadDeadline(time.Unix(1, 0))
+	<-done
+	_ = u.nc.SetReadDeadline(time.Time{})
+	return !u.dead()
+}
+
+// read is the reader: it waits for a bind's own read to end, then hands on
+// every message until the connection ends or unwatch stops it between two
+// messages.
+func (u *upstreamConn) read(done chan struct{}) {
+	defer close(done)
 	u.mu.Lock()
 	for u.directBusy {
 		u.cond.Wait()
@@ -130,6 +157,18 @@ func (u *upstreamConn) read() {
 	u.mu.Unlock()
 	var err error
 	for err == nil && !u.dead() {
+		if _, err = u.r.Peek(1); err != nil {
+			u.mu.Lock()
+			stop := u.stopping && errors.Is(err, os.ErrDeadlineExceeded)
+			if stop {
+				u.stopping, u.reading = false, false
+			}
+			u.mu.Unlock()
+			if stop {
+				return // nothing of a message was read
+			}
+			break
+		}
 		var msg []byte
 		if msg, err = readMessage(u.r, u.maxMsg); err != nil {
 			break

@@ -85,20 +85,24 @@ func (p *parkedUpstreams) add(up *upstreamConn) {
 	p.mu.Unlock()
 }
 
-// take returns a parked connection, or nil.
+// take returns a parked connection, or nil. Its reader is stopped, so
+// that the new client's binds read their own answers.
 func (p *parkedUpstreams) take() *upstreamConn {
-	now := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.idle) > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.idle) == 0 {
+			p.mu.Unlock()
+			return nil
+		}
 		last := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(last.since) < parkedMaxAge && !last.up.dead() {
+		p.mu.Unlock()
+		// Outside p.mu: a connection that ends meanwhile removes itself.
+		if time.Since(last.since) < parkedMaxAge && last.up.unwatch() {
 			return last.up
 		}
 		last.up.Close()
 	}
-	return nil
 }
 
 // remove forgets up (it ended while parked).
