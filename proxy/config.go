@@ -63,12 +63,19 @@ type Config struct {
 	// after at most this. Default 5s; negative: read on every bind.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// UserIndex: "auto" (default) keeps the directory's OTP users in memory,
-	// fed by a content synchronization (RFC 4533) search of every naming
-	// context, so that a bind need not read its user entry; it needs the
-	// syncprov overlay on each database and is off by itself when that is
-	// missing. A change to a user reaches the proxy as it would reach a
-	// replica (milliseconds). "off": every bind reads its user entry.
+	// fed by content synchronization (RFC 4533) of every naming context, so
+	// that a bind need not read its user entry; it needs the syncprov
+	// overlay on each database and is off by itself when that is missing.
+	// It polls every user_index_interval (a change to a user is in force
+	// after at most that plus one poll) if the service account may read
+	// entryCSN under the bases, else it keeps a persistent search open.
+	// "persist": always the persistent search (a change is in force within
+	// milliseconds, but slapd then sends the proxy a message for every
+	// write to the database). "off": every bind reads its user entry.
 	UserIndex string `yaml:"user_index"`
+	// UserIndexInterval: how often the user index polls. Default 1s; a
+	// poll that takes long spaces the next ones out (20 × its duration).
+	UserIndexInterval time.Duration `yaml:"user_index_interval"`
 	// UserIndexBases: the subtrees the user index follows, e.g.
 	// ["ou=people,dc=example,dc=com"]; the service account must be able to
 	// read their base entries. Default: the directory's naming contexts.
@@ -159,6 +166,7 @@ func (c Config) withDefaults() Config {
 	defDur(&c.ParamsCacheTTL, 5*time.Second)
 	defDur(&c.TokenCacheTTL, 5*time.Second)
 	defDur(&c.OTPmeRefresh, 5*time.Second)
+	defDur(&c.UserIndexInterval, time.Second)
 	if c.Store == "" {
 		c.Store = "memory"
 	}
@@ -206,8 +214,8 @@ func (c Config) Validate() error {
 	if c.ServicePassword.Empty() {
 		bad("service_password_file", "no password loaded; point it at a file holding the service account's password")
 	}
-	if c.UserIndex != "auto" && c.UserIndex != "off" {
-		bad("user_index", "%q: must be auto or off", c.UserIndex)
+	if c.UserIndex != "auto" && c.UserIndex != "persist" && c.UserIndex != "off" {
+		bad("user_index", "%q: must be auto, persist or off", c.UserIndex)
 	}
 	if c.TOTPDrift != DriftParams && c.TOTPDrift != DriftTrack {
 		bad("totp_drift", "%q: must be params or track", string(c.TOTPDrift))
@@ -231,13 +239,16 @@ func (c Config) Validate() error {
 	case c.OTPmeKeyFile != "" && c.OTPmeKey.Len() < 32:
 		bad("otpme_key_file", "%d bytes: give at least 32 random bytes", c.OTPmeKey.Len())
 	}
+	if c.UserIndexInterval > 0 && c.UserIndexInterval < 100*time.Millisecond {
+		bad("user_index_interval", "%s is below 100ms", c.UserIndexInterval)
+	}
 	if c.MaxMessageSize < 1024 {
 		bad("max_message_size", "%d is below 1024 bytes", c.MaxMessageSize)
 	}
 	durations := []struct {
 		key string
 		d   time.Duration
-	}{{"idle_timeout", c.IdleTimeout}, {"write_timeout", c.WriteTimeout}, {"bind_timeout", c.BindTimeout}, {"upstream_timeout", c.UpstreamTimeout}}
+	}{{"idle_timeout", c.IdleTimeout}, {"write_timeout", c.WriteTimeout}, {"bind_timeout", c.BindTimeout}, {"upstream_timeout", c.UpstreamTimeout}, {"user_index_interval", c.UserIndexInterval}}
 	for _, d := range durations {
 		if d.d < 0 {
 			bad(d.key, "negative duration %s", d.d)

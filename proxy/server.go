@@ -87,8 +87,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	if s.dir == nil {
 		s.dir = NewServiceDirectory(t, cfg.ServiceDN, cfg.ServicePassword, cfg.ServicePoolSize, cfg.UpstreamTimeout)
-		if cfg.UserIndex == "auto" {
-			s.index = newUserIndex(cfg.UserIndexBases, t, cfg.ServiceDN, cfg.ServicePassword, cfg.UpstreamTimeout, s.log)
+		if cfg.UserIndex != "off" {
+			interval := cfg.UserIndexInterval
+			if cfg.UserIndex == "persist" {
+				interval = 0
+			}
+			s.index = newUserIndex(cfg.UserIndexBases, t, cfg.ServiceDN, cfg.ServicePassword, cfg.UpstreamTimeout, interval, s.log)
 		}
 	}
 	if s.otpmeEngine == nil && cfg.OTPmeBase != "" {

@@ -23,22 +23,36 @@ import (
 // The bases followed are user_index_bases, by default the naming contexts
 // of the root DSE; a DN outside them is never answered "no".
 //
-// It answers only while every base is in the persist phase (the
-// refresh done, the connection answering probes); otherwise, and for any DN
-// it cannot key safely (dnkey.go), the bind reads its entry as without the
-// index. A change reaches the index when the directory sends it, usually
-// within a millisecond of the write: the same window a replicated
-// directory has between its provider and its consumers.
+// It follows the directory in one of two ways (userindex_poll.go says why
+// polling is the default):
+//
+//   - polling: a refreshOnly synchronization of every base each interval,
+//     with the cookie of the last one, so that the directory sends only what
+//     changed. A change is in force after at most the interval plus one
+//     poll. It needs the service account to be able to search entryCSN
+//     under the bases; when it cannot, the index follows by the second way.
+//   - persisting: one refreshAndPersist search per base. A change is in
+//     force when slapd sends it, usually within a millisecond of the write,
+//     but slapd then sends this search a message for every write to the
+//     database, whatever its subtree.
+//
+// It answers only while it is fresh: every base refreshed and, polling, the
+// last poll recent enough; persisting, every base in the persist phase and
+// the connection answering probes. Otherwise, and for any DN it cannot key
+// safely (dnkey.go), the bind reads its entry as without the index.
 type userIndex struct {
 	bases    []string // configured search bases; nil: the naming contexts
 	target   Target
 	dn       string
 	password Secret
 	timeout  time.Duration
+	interval time.Duration // polling interval; 0: persist only
 	log      *slog.Logger
 
 	mu        sync.RWMutex
 	live      bool
+	mode      string    // "poll" or "persist": how the index follows now
+	freshTill time.Time // polling: the index stops answering after this
 	rules     namingRules
 	byUUID    map[string]indexedUser
 	byDN      map[string]string // exact DN as the directory sends it → entryUUID
@@ -52,6 +66,7 @@ type userIndex struct {
 
 type indexedUser struct {
 	user  schema.User
+	base  string // the followed base it came from
 	key   string
 	keyed bool
 }
@@ -72,8 +87,10 @@ var userIndexFilter = "(|(objectClass=" + schema.ClassHOTPUser + ")(objectClass=
 // database, or a limit on the service account).
 var errNoSync = errors.New("the directory offers no content synchronization here")
 
-func newUserIndex(bases []string, t Target, dn string, password Secret, timeout time.Duration, log *slog.Logger) *userIndex {
-	return &userIndex{bases: bases, target: t, dn: dn, password: password, timeout: timeout, log: log}
+// newUserIndex returns an index that polls every interval, or persists
+// when interval is 0.
+func newUserIndex(bases []string, t Target, dn string, password Secret, timeout, interval time.Duration, log *slog.Logger) *userIndex {
+	return &userIndex{bases: bases, target: t, dn: dn, password: password, timeout: timeout, interval: interval, log: log}
 }
 
 // lookup answers from the index. ok is false when the index cannot tell:
@@ -82,7 +99,7 @@ func newUserIndex(bases []string, t Target, dn string, password Secret, timeout 
 func (x *userIndex) lookup(dn string) (u *schema.User, ok bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if !x.live || x.unkeyable > 0 {
+	if !x.fresh() {
 		return nil, false
 	}
 	if id, found := x.byDN[dn]; found {
@@ -119,9 +136,15 @@ func isUnder(dn, base string) bool {
 	return escapes%2 == 0
 }
 
+// fresh reports whether the index may answer; the caller holds mu.
+func (x *userIndex) fresh() bool {
+	return x.live && x.unkeyable == 0 && (x.freshTill.IsZero() || time.Now().Before(x.freshTill))
+}
+
 // IndexStats describe the user index.
 type IndexStats struct {
 	Live    bool   `json:"live"`    // answering binds
+	Mode    string `json:"mode"`    // "poll" or "persist"; "" before the first connection
 	Users   int    `json:"users"`   // OTP users held
 	Updates uint64 `json:"updates"` // entries applied since start
 }
@@ -129,7 +152,7 @@ type IndexStats struct {
 func (x *userIndex) stats() IndexStats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return IndexStats{Live: x.live && x.unkeyable == 0, Users: len(x.byUUID), Updates: x.updates}
+	return IndexStats{Live: x.fresh(), Mode: x.mode, Users: len(x.byUUID), Updates: x.updates}
 }
 
 // run keeps the index fed until ctx ends, reconnecting with back-off.
@@ -165,7 +188,8 @@ func (x *userIndex) run(ctx context.Context) {
 }
 
 // syncOnce connects, reads the naming contexts and the schema, and follows
-// every naming context until the connection breaks or ctx ends.
+// every base until the connection breaks or ctx ends: polling if it can,
+// else persisting.
 func (x *userIndex) syncOnce(ctx context.Context) error {
 	c, err := x.dial(ctx)
 	if err != nil {
@@ -179,8 +203,20 @@ func (x *userIndex) syncOnce(ctx context.Context) error {
 	if x.bases != nil {
 		contexts = x.bases
 	}
+	if x.interval > 0 {
+		err := x.poll(ctx, c, x.reset(rules, contexts, "poll"), contexts)
+		if !errors.Is(err, errCannotPoll) {
+			return err
+		}
+		x.log.Info("user index: following the directory with persistent searches instead of polling", "err", err)
+	}
+	return x.persist(ctx, c, x.reset(rules, contexts, "persist"), contexts)
+}
+
+// persist follows every base with a refreshAndPersist search until one
+// ends or the probe fails.
+func (x *userIndex) persist(ctx context.Context, c *ldap.Conn, gen uint64, contexts []string) error {
 	c.SetTimeout(0) // the sync searches never end; the probe watches the connection
-	gen := x.reset(rules, contexts)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, len(contexts)+1)
@@ -238,7 +274,7 @@ func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, gen uint64, base s
 	r := c.Syncrepl(ctx, req, indexBuffer, ldap.SyncRequestModeRefreshAndPersist, nil, false)
 	for r.Next() {
 		if e := r.Entry(); e != nil {
-			if err := x.applyEntry(gen, e, r.Controls()); err != nil {
+			if _, err := x.applyEntry(gen, base, e, r.Controls()); err != nil {
 				return fmt.Errorf("sync of %q: %w", base, err)
 			}
 			continue
@@ -250,18 +286,24 @@ func (x *userIndex) follow(ctx context.Context, c *ldap.Conn, gen uint64, base s
 		}
 	}
 	if err := r.Err(); err != nil {
-		if ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultUnwillingToPerform,
-			ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultInsufficientAccessRights,
-			ldap.LDAPResultProtocolError) {
-			return fmt.Errorf("%w: sync of %q: %w", errNoSync, base, err)
-		}
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return fmt.Errorf("%w: the service account cannot read the base entry %q (set user_index_bases): %w",
-				errNoSync, base, err)
-		}
-		return fmt.Errorf("sync of %q: %w", base, err)
+		return syncError(base, err)
 	}
 	return fmt.Errorf("sync of %q ended", base)
+}
+
+// syncError words a failed sync search of base; errNoSync when the
+// directory will not sync it at all.
+func syncError(base string, err error) error {
+	if ldap.IsErrorAnyOf(err, ldap.LDAPResultUnavailableCriticalExtension, ldap.LDAPResultUnwillingToPerform,
+		ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultInsufficientAccessRights,
+		ldap.LDAPResultProtocolError) {
+		return fmt.Errorf("%w: sync of %q: %w", errNoSync, base, err)
+	}
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return fmt.Errorf("%w: the service account cannot read the base entry %q (set user_index_bases): %w",
+			errNoSync, base, err)
+	}
+	return fmt.Errorf("sync of %q: %w", base, err)
 }
 
 // probe asks the directory who the connection is bound as, every
@@ -295,11 +337,12 @@ func (x *userIndex) probe(ctx context.Context, c *ldap.Conn) error {
 // reset empties the index before a new refresh and returns the new round:
 // the searches of an earlier round may still deliver buffered messages,
 // which must not land in this one.
-func (x *userIndex) reset(rules namingRules, bases []string) uint64 {
+func (x *userIndex) reset(rules namingRules, bases []string, mode string) uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.gen++
 	x.live, x.rules, x.searched, x.refreshed, x.unkeyable = false, rules, bases, 0, 0
+	x.mode, x.freshTill = mode, time.Time{}
 	x.byUUID, x.byDN, x.keys = map[string]indexedUser{}, map[string]string{}, map[string]int{}
 	return x.gen
 }
@@ -310,9 +353,10 @@ func (x *userIndex) setLive(live bool) {
 	x.mu.Unlock()
 }
 
-// applyEntry applies one entry of the sync stream (add, modify, delete or
-// present; RFC 4533 §3.4).
-func (x *userIndex) applyEntry(gen uint64, e *ldap.Entry, controls []ldap.Control) error {
+// applyEntry applies one entry of the sync stream of base (add, modify,
+// delete or present; RFC 4533 §3.4) and returns its entryUUID unless it was
+// a delete.
+func (x *userIndex) applyEntry(gen uint64, base string, e *ldap.Entry, controls []ldap.Control) (string, error) {
 	var state *ldap.ControlSyncState
 	for _, ctl := range controls {
 		if s, ok := ctl.(*ldap.ControlSyncState); ok {
@@ -320,23 +364,25 @@ func (x *userIndex) applyEntry(gen uint64, e *ldap.Entry, controls []ldap.Contro
 		}
 	}
 	if state == nil {
-		return fmt.Errorf("entry %q without a sync state control", e.DN)
+		return "", fmt.Errorf("entry %q without a sync state control", e.DN)
 	}
 	id := state.EntryUUID.String()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if gen != x.gen {
-		return nil
+		return "", nil
 	}
-	x.updates++
 	switch state.State {
 	case ldap.SyncStateAdd, ldap.SyncStateModify:
+		x.updates++
 		x.remove(id)
-		x.add(id, schema.DecodeUser(toEntry(e)))
+		x.add(id, base, schema.DecodeUser(toEntry(e)))
 	case ldap.SyncStateDelete:
+		x.updates++
 		x.remove(id)
+		return "", nil
 	}
-	return nil
+	return id, nil
 }
 
 // applyInfo handles a Sync Info message: the end of a refresh, or entries
@@ -374,9 +420,9 @@ func (x *userIndex) applyInfo(gen uint64, base string, info *ldap.ControlSyncInf
 
 // add and remove keep byUUID, byDN, keys and unkeyable consistent; the
 // caller holds mu.
-func (x *userIndex) add(id string, u schema.User) {
+func (x *userIndex) add(id, base string, u schema.User) {
 	key, keyed := x.rules.dnKey(u.DN)
-	x.byUUID[id] = indexedUser{user: u, key: key, keyed: keyed}
+	x.byUUID[id] = indexedUser{user: u, base: base, key: key, keyed: keyed}
 	x.byDN[u.DN] = id
 	if keyed {
 		x.keys[key]++

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
@@ -14,13 +15,13 @@ import (
 // indexWith builds a live index over testRules holding n OTP users
 // uid=user<i>,ou=people,dc=x under the base ou=people,dc=x.
 func indexWith(n int) *userIndex {
-	x := newUserIndex(nil, Target{}, "", Secret{}, 0, slog.New(slog.DiscardHandler))
-	gen := x.reset(testRules, []string{"ou=people,dc=x"})
+	x := newUserIndex(nil, Target{}, "", Secret{}, 0, 0, slog.New(slog.DiscardHandler))
+	gen := x.reset(testRules, []string{"ou=people,dc=x"}, "persist")
 	for i := range n {
 		e := ldap.NewEntry(fmt.Sprintf("uid=user%d,ou=people,dc=x", i), map[string][]string{
 			"objectClass": {"inetOrgPerson", "oathHOTPUser"}, "oathHOTPToken": {fmt.Sprintf("cn=t%d,dc=x", i)}})
 		state := &ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}
-		if err := x.applyEntry(gen, e, []ldap.Control{state}); err != nil {
+		if _, err := x.applyEntry(gen, "ou=people,dc=x", e, []ldap.Control{state}); err != nil {
 			panic(err)
 		}
 	}
@@ -55,7 +56,8 @@ func TestUserIndex_DeleteAndRename(t *testing.T) {
 	id := uuid.New()
 	add := func(dn string, state ldap.ControlSyncStateState) {
 		e := ldap.NewEntry(dn, map[string][]string{"objectClass": {"oathTOTPUser"}})
-		assert.NoError(t, x.applyEntry(x.gen, e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}}))
+		_, err := x.applyEntry(x.gen, "ou=people,dc=x", e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}})
+		assert.NoError(t, err)
 	}
 	add("uid=a,ou=people,dc=x", ldap.SyncStateAdd)
 	add("uid=b,ou=people,dc=x", ldap.SyncStateModify) // renamed: same entryUUID
@@ -68,7 +70,8 @@ func TestUserIndex_DeleteAndRename(t *testing.T) {
 	assert.True(t, ok)
 	assert.Nil(t, u)
 	assert.Equal(t, 0, x.stats().Users)
-	assert.Error(t, x.applyEntry(x.gen, ldap.NewEntry("uid=c,dc=x", nil), nil), "an entry without a sync state")
+	_, err := x.applyEntry(x.gen, "ou=people,dc=x", ldap.NewEntry("uid=c,dc=x", nil), nil)
+	assert.Error(t, err, "an entry without a sync state")
 }
 
 // TestUserIndex_OldRound: messages still buffered from a broken sync must
@@ -76,11 +79,14 @@ func TestUserIndex_DeleteAndRename(t *testing.T) {
 func TestUserIndex_OldRound(t *testing.T) {
 	x := indexWith(0)
 	old := x.gen
-	x.reset(testRules, []string{"ou=people,dc=x"})
+	x.reset(testRules, []string{"ou=people,dc=x"}, "persist")
 	e := ldap.NewEntry("uid=ghost,ou=people,dc=x", map[string][]string{"objectClass": {"oathHOTPUser"}})
-	assert.NoError(t, x.applyEntry(old, e, []ldap.Control{&ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}}))
+	_, err := x.applyEntry(old, "ou=people,dc=x", e, []ldap.Control{&ldap.ControlSyncState{State: ldap.SyncStateAdd, EntryUUID: uuid.New()}})
+	assert.NoError(t, err)
 	x.applyInfo(old, "ou=people,dc=x", &ldap.ControlSyncInfo{RefreshPresent: &ldap.ControlSyncInfoRefreshPresent{RefreshDone: true}})
-	assert.Equal(t, IndexStats{}, x.stats())
+	x.polled(old, time.Now().Add(time.Hour))
+	x.prune(old, "ou=people,dc=x", nil)
+	assert.Equal(t, IndexStats{Mode: "persist"}, x.stats())
 }
 
 func BenchmarkUserIndexLookup(b *testing.B) {
@@ -93,4 +99,29 @@ func BenchmarkUserIndexLookup(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestUserIndex_PollFreshness: a polling index answers only until its
+// next poll is overdue, and a refresh prunes the users it did not mention.
+func TestUserIndex_PollFreshness(t *testing.T) {
+	x := indexWith(3)
+	x.polled(x.gen, time.Now().Add(time.Hour))
+	_, ok := x.lookup("uid=plain,ou=people,dc=x")
+	assert.True(t, ok)
+	x.polled(x.gen, time.Now().Add(-time.Millisecond))
+	_, ok = x.lookup("uid=plain,ou=people,dc=x")
+	assert.False(t, ok, "a poll is overdue: cannot tell")
+	assert.False(t, x.stats().Live)
+
+	x.polled(x.gen, time.Now().Add(time.Hour))
+	keep := x.byDN["uid=user1,ou=people,dc=x"]
+	x.prune(x.gen, "ou=other,dc=x", nil)
+	assert.Equal(t, 3, x.stats().Users, "another base's refresh leaves these alone")
+	x.prune(x.gen, "ou=people,dc=x", map[string]bool{keep: true})
+	assert.Equal(t, 1, x.stats().Users)
+	u, ok := x.lookup("uid=user0,ou=people,dc=x")
+	assert.True(t, ok)
+	assert.Nil(t, u, "pruned")
+	x.removeAll(x.gen, []string{keep})
+	assert.Equal(t, 0, x.stats().Users)
 }

@@ -18,14 +18,20 @@ import (
 const syncprov = "moduleload syncprov.la\noverlay syncprov"
 
 // startIndexed starts a plain slapd with syncprov and a proxy whose user
-// index is live.
-func startIndexed(t *testing.T) (*slapdtest.Server, *runningProxy) {
+// index is live, polling every 200 ms unless change says otherwise.
+func startIndexed(t *testing.T, change ...func(*proxy.Config)) (*slapdtest.Server, *runningProxy) {
 	t.Helper()
 	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: syncprov})
-	p := startProxy(t, s, func(c *proxy.Config) { c.UserIndexBases = []string{"ou=people,dc=example,dc=com"} })
+	p := startProxy(t, s, append([]func(*proxy.Config){func(c *proxy.Config) {
+		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
+		c.UserIndexInterval = 200 * time.Millisecond
+	}}, change...)...)
 	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live })
 	return s, p
 }
+
+// persistMode makes the user index keep persistent searches open.
+func persistMode(c *proxy.Config) { c.UserIndex = "persist" }
 
 func waitForIndex(t *testing.T, p *runningProxy, cond func(proxy.IndexStats) bool) {
 	t.Helper()
@@ -93,11 +99,18 @@ func with(a map[string][]string, attr, value string) map[string][]string {
 }
 
 // TestUserIndex_FollowsChanges: a user who gets a token needs a code from
-// the moment the directory tells the proxy; one whose token goes, or who is
-// renamed or deleted, is followed too. OTP binds answered from the index
-// read no user entry and still write the counter with the compare-and-swap.
+// the moment the directory tells the proxy (polling: the next poll); one
+// whose token goes, or who is renamed or deleted, is followed too. OTP
+// binds answered from the index read no user entry and still write the
+// counter with the compare-and-swap. Both ways of following are run.
 func TestUserIndex_FollowsChanges(t *testing.T) {
-	s, p := startIndexed(t)
+	t.Run("poll", func(t *testing.T) { testIndexFollows(t, "poll") })
+	t.Run("persist", func(t *testing.T) { testIndexFollows(t, "persist", persistMode) })
+}
+
+func testIndexFollows(t *testing.T, mode string, change ...func(*proxy.Config)) {
+	s, p := startIndexed(t, change...)
+	assert.Equal(t, mode, p.srv.Stats().UserIndex.Mode)
 	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {plain: true}}}
 	d := &dataset{prefix: "fc", keys: newKeys(sc.tokens)}
 	d.load(t, s, sc)
@@ -119,8 +132,10 @@ func TestUserIndex_FollowsChanges(t *testing.T) {
 	assert.Equal(t, 49, bindCode(t, p.URL, d.userDN("a"), pwA+e.hotp("h", 0), 5*time.Second), "replay")
 
 	moved := strings.Replace(d.userDN("a"), "uid=fc-a", "uid=fc-moved", 1)
+	before := p.srv.Stats().UserIndex.Updates
 	require.NoError(t, admin.ModifyDN(ldap.NewModifyDNRequest(d.userDN("a"), "uid=fc-moved", true, "")))
-	waitFor(t, "the rename", func() bool { return bindCode(t, p.URL, d.userDN("a"), pwA, 5*time.Second) == 49 })
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Updates > before }) // the rename
+	assert.Equal(t, 49, bindCode(t, p.URL, d.userDN("a"), pwA, 5*time.Second), "the old name is gone")
 	assert.Equal(t, 49, bindCode(t, p.URL, moved, pwA, 5*time.Second), "the renamed user still needs a code")
 	assert.Equal(t, 0, bindCode(t, p.URL, moved, pwA+e.hotp("h", 1), 5*time.Second))
 	assert.Equal(t, 1, users())
@@ -141,6 +156,33 @@ func TestUserIndex_FollowsChanges(t *testing.T) {
 	require.NoError(t, admin.Del(ldap.NewDelRequest(moved, nil)))
 	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Users == 0 })
 	assert.Equal(t, 49, bindCode(t, p.URL, moved, pwA, 5*time.Second), "deleted")
+	assert.Equal(t, mode, p.srv.Stats().UserIndex.Mode)
+}
+
+// TestUserIndex_PollNeedsEntryCSN: a refresh with a cookie finds changes by
+// entryCSN, with the service account's rights; where it may not search
+// entryCSN, the index would never see a change, so it follows with
+// persistent searches instead, and still follows every change.
+func TestUserIndex_PollNeedsEntryCSN(t *testing.T) {
+	hide := syncprov + "\naccess to attrs=entryCSN by * none"
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: hide})
+	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {hotp: "h"}, "b": {plain: true}}}
+	d := &dataset{prefix: "csn", keys: newKeys(sc.tokens)}
+	d.load(t, s, sc)
+	p := startProxy(t, s, func(c *proxy.Config) {
+		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
+		c.UserIndexInterval = 200 * time.Millisecond
+	})
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 })
+	assert.Equal(t, "persist", p.srv.Stats().UserIndex.Mode)
+	assert.Contains(t, p.Log.String(), "instead of polling")
+
+	enroll := ldap.NewModifyRequest(d.userDN("b"), nil)
+	enroll.Add("objectClass", []string{"oathHOTPUser"})
+	enroll.Add("oathHOTPToken", []string{d.tokenDN("h")})
+	require.NoError(t, s.Admin(t).Modify(enroll))
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Users == 2 })
+	assert.Equal(t, 49, bindCode(t, p.URL, d.userDN("b"), userPassword("b"), 5*time.Second), "enrolled")
 }
 
 // TestUserIndex_Unavailable: without syncprov the index stays off and every
