@@ -21,7 +21,14 @@ const syncprov = "moduleload syncprov.la\noverlay syncprov"
 // index is live, polling every 200 ms unless change says otherwise.
 func startIndexed(t *testing.T, change ...func(*proxy.Config)) (*slapdtest.Server, *runningProxy) {
 	t.Helper()
-	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: syncprov})
+	return startIndexedWith(t, syncprov, change...)
+}
+
+// startIndexedWith is startIndexed with the slapd directives that load
+// syncprov and set it up.
+func startIndexedWith(t *testing.T, syncConfig string, change ...func(*proxy.Config)) (*slapdtest.Server, *runningProxy) {
+	t.Helper()
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: syncConfig})
 	p := startProxy(t, s, append([]func(*proxy.Config){func(c *proxy.Config) {
 		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
 		c.UserIndexInterval = 200 * time.Millisecond
@@ -103,13 +110,20 @@ func with(a map[string][]string, attr, value string) map[string][]string {
 // whose token goes, or who is renamed or deleted, is followed too. OTP
 // binds answered from the index read no user entry and still write the
 // counter with the compare-and-swap. Both ways of following are run.
+//
+// With a session log slapd answers a poll with what changed and what was
+// deleted (a delete phase); without one, with what changed and every other
+// entry's entryUUID (a present phase).
 func TestUserIndex_FollowsChanges(t *testing.T) {
-	t.Run("poll", func(t *testing.T) { testIndexFollows(t, "poll") })
-	t.Run("persist", func(t *testing.T) { testIndexFollows(t, "persist", persistMode) })
+	t.Run("poll", func(t *testing.T) { testIndexFollows(t, syncprov, "poll") })
+	t.Run("poll, session log", func(t *testing.T) {
+		testIndexFollows(t, syncprov+"\nsyncprov-sessionlog 100", "poll")
+	})
+	t.Run("persist", func(t *testing.T) { testIndexFollows(t, syncprov, "persist", persistMode) })
 }
 
-func testIndexFollows(t *testing.T, mode string, change ...func(*proxy.Config)) {
-	s, p := startIndexed(t, change...)
+func testIndexFollows(t *testing.T, syncConfig, mode string, change ...func(*proxy.Config)) {
+	s, p := startIndexedWith(t, syncConfig, change...)
 	assert.Equal(t, mode, p.srv.Stats().UserIndex.Mode)
 	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {plain: true}}}
 	d := &dataset{prefix: "fc", keys: newKeys(sc.tokens)}

@@ -193,28 +193,34 @@ func startProxy(t *testing.T, b *bench, name string, s *slapdtest.Server, extra 
 	if strings.Contains(extra, "user_index: off") {
 		return p
 	}
-	if err := p.waitIndex(status); err != nil {
+	mode, err := p.waitIndex(status)
+	if err != nil {
 		t.Fatalf("%s: %v (log: %s)", name, err, logf.Name())
 	}
+	b.printf("  %-22s user index live (%s)\n", name, mode)
 	return p
 }
 
-// waitIndex polls the proxy's status file until its user index is live.
-func (p *proxyProc) waitIndex(status string) error {
+// waitIndex polls the proxy's status file until its user index is live and
+// returns how it follows the directory ("poll" or "persist").
+func (p *proxyProc) waitIndex(status string) (string, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var st struct {
-			UserIndex struct{ Live bool } `json:"user_index"`
+			UserIndex struct {
+				Live bool
+				Mode string
+			} `json:"user_index"`
 		}
 		b, err := os.ReadFile(status)
 		if err == nil {
 			err = json.Unmarshal(b, &st)
 		}
 		if err == nil && st.UserIndex.Live {
-			return nil
+			return st.UserIndex.Mode, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("user index not live after 30s (status %s: %s, %v)", status, b, err)
+			return "", fmt.Errorf("user index not live after 30s (status %s: %s, %v)", status, b, err)
 		}
 		time.Sleep(100 * time.Millisecond) // the status file is rewritten every second
 	}
