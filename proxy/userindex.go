@@ -407,14 +407,19 @@ func (x *userIndex) applyInfo(gen uint64, base string, info *ldap.ControlSyncInf
 	if done && !x.live {
 		x.refreshed++
 		if x.refreshed == len(x.searched) {
-			x.live = true
-			x.log.Info("user index live", "otp_users", len(x.byUUID), "bases", len(x.searched),
-				"unkeyable", x.unkeyable, "last", base)
-			if x.unkeyable > 0 {
-				x.log.Warn("user index: some OTP users' DNs cannot be keyed safely; every bind reads its user entry",
-					"unkeyable", x.unkeyable)
-			}
+			x.goLive()
 		}
+	}
+}
+
+// goLive makes the index answer, and says so; the caller holds mu.
+func (x *userIndex) goLive() {
+	x.live = true
+	x.log.Info("user index live", "mode", x.mode, "otp_users", len(x.byUUID), "bases", len(x.searched),
+		"unkeyable", x.unkeyable)
+	if x.unkeyable > 0 {
+		x.log.Warn("user index: some OTP users' DNs cannot be keyed safely; every bind reads its user entry",
+			"unkeyable", x.unkeyable)
 	}
 }
 

@@ -74,14 +74,9 @@ func (x *userIndex) polled(gen uint64, freshTill time.Time) {
 		return
 	}
 	if !x.live {
-		x.log.Info("user index live", "mode", x.mode, "otp_users", len(x.byUUID), "bases", len(x.searched),
-			"unkeyable", x.unkeyable)
-		if x.unkeyable > 0 {
-			x.log.Warn("user index: some OTP users' DNs cannot be keyed safely; every bind reads its user entry",
-				"unkeyable", x.unkeyable)
-		}
+		x.goLive()
 	}
-	x.live, x.freshTill = true, freshTill
+	x.freshTill = freshTill
 }
 
 // refresh runs one refreshOnly sync search of base with *cookie and applies
@@ -127,11 +122,7 @@ func (x *userIndex) refresh(ctx context.Context, c *ldap.Conn, gen uint64, base 
 			case *ldap.ControlSyncInfo:
 				switch {
 				case v.SyncIdSet != nil && v.SyncIdSet.RefreshDeletes:
-					gone := make([]string, len(v.SyncIdSet.SyncUUIDs))
-					for i, id := range v.SyncIdSet.SyncUUIDs {
-						gone[i] = id.String()
-					}
-					x.removeAll(gen, gone)
+					x.applyInfo(gen, base, v) // deleted since the cookie
 				case v.SyncIdSet != nil:
 					for _, id := range v.SyncIdSet.SyncUUIDs {
 						seen[id.String()] = true
@@ -191,19 +182,6 @@ func (x *userIndex) canSearchCSN(c *ldap.Conn, base, maxCSN string) error {
 		return fmt.Errorf("sync of %q: search by entryCSN: %w", base, err)
 	}
 	return fmt.Errorf("%w: %q: a search by entryCSN finds nothing", errCannotPoll, base)
-}
-
-// removeAll removes the users with these entryUUIDs.
-func (x *userIndex) removeAll(gen uint64, ids []string) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if gen != x.gen {
-		return
-	}
-	for _, id := range ids {
-		x.updates++
-		x.remove(id)
-	}
 }
 
 // prune removes the users of base that the refresh did not mention.

@@ -122,6 +122,7 @@ func TestUserIndex_PollFreshness(t *testing.T) {
 	u, ok := x.lookup("uid=user0,ou=people,dc=x")
 	assert.True(t, ok)
 	assert.Nil(t, u, "pruned")
-	x.removeAll(x.gen, []string{keep})
+	x.applyInfo(x.gen, "ou=people,dc=x", &ldap.ControlSyncInfo{SyncIdSet: &ldap.ControlSyncInfoSyncIdSet{
+		RefreshDeletes: true, SyncUUIDs: []uuid.UUID{uuid.MustParse(keep)}}})
 	assert.Equal(t, 0, x.stats().Users)
 }
