@@ -232,3 +232,26 @@ func TestUserIndex_Unavailable(t *testing.T) {
 	assert.Equal(t, 0, bindCode(t, q.URL, d2.userDN("a"), pwA+e.hotp("h", 0), 5*time.Second))
 	assert.Equal(t, 0, bindCode(t, q.URL, d2.userDN("p"), userPassword("p"), 5*time.Second))
 }
+
+// TestUserIndex_PollStalled: a directory that stops answering stops the
+// polling index from answering binds within the interval plus the upstream
+// timeout; it is live again once the directory answers.
+func TestUserIndex_PollStalled(t *testing.T) {
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: syncprov})
+	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {hotp: "h"}}}
+	d := &dataset{prefix: "st", keys: newKeys(sc.tokens)}
+	d.load(t, s, sc)
+	link := newFaultLink(t, s.Addr)
+	p := startProxyAt(t, s, link.URL(), func(c *proxy.Config) {
+		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
+		c.UserIndexInterval = 200 * time.Millisecond
+		c.UpstreamTimeout, c.BindTimeout = time.Second, 2*time.Second
+	})
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 && st.Mode == "poll" })
+	link.setStall(true)
+	// Within waitFor's 5 s: the next poll is overdue 1.2 s after the last
+	// one started.
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return !st.Live })
+	link.setStall(false)
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 })
+}
