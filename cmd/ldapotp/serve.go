@@ -173,7 +173,7 @@ func loadServeConfig(args []string, stderr io.Writer) (serveConfig, bool, error)
 	fs.StringVar(&format, "log-format", "", "text or json")
 	fs.BoolVar(&check, "check-config", false, "check the configuration and exit")
 	fs.StringVar(&statusFile, "status-file", "", "write the gauges as JSON to this file every second")
-	fs.StringVar(&userIndex, "user-index", "", "auto (default: follow the OTP users by syncrepl when the directory offers it) or off")
+	fs.StringVar(&userIndex, "user-index", "", "auto (default: poll the OTP users by content synchronization when the directory offers it), persist or off")
 	fs.Var(&userIndexBases, "user-index-base", "subtree the user index follows (repeatable; default: the naming contexts)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
