@@ -29,12 +29,15 @@ func startIndexed(t *testing.T, change ...func(*proxy.Config)) (*slapdtest.Serve
 func startIndexedWith(t *testing.T, syncConfig string, change ...func(*proxy.Config)) (*slapdtest.Server, *runningProxy) {
 	t.Helper()
 	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: syncConfig})
-	p := startProxy(t, s, append([]func(*proxy.Config){func(c *proxy.Config) {
-		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
-		c.UserIndexInterval = 200 * time.Millisecond
-	}}, change...)...)
+	p := startProxy(t, s, append([]func(*proxy.Config){fastIndex}, change...)...)
 	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live })
 	return s, p
+}
+
+// fastIndex follows the people subtree and polls every 200 ms.
+func fastIndex(c *proxy.Config) {
+	c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
+	c.UserIndexInterval = 200 * time.Millisecond
 }
 
 // persistMode makes the user index keep persistent searches open.
@@ -183,10 +186,7 @@ func TestUserIndex_PollNeedsEntryCSN(t *testing.T) {
 	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {hotp: "h"}, "b": {plain: true}}}
 	d := &dataset{prefix: "csn", keys: newKeys(sc.tokens)}
 	d.load(t, s, sc)
-	p := startProxy(t, s, func(c *proxy.Config) {
-		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
-		c.UserIndexInterval = 200 * time.Millisecond
-	})
+	p := startProxy(t, s, fastIndex)
 	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 })
 	assert.Equal(t, "persist", p.srv.Stats().UserIndex.Mode)
 	assert.Contains(t, p.Log.String(), "instead of polling")
@@ -242,9 +242,7 @@ func TestUserIndex_PollStalled(t *testing.T) {
 	d := &dataset{prefix: "st", keys: newKeys(sc.tokens)}
 	d.load(t, s, sc)
 	link := newFaultLink(t, s.Addr)
-	p := startProxyAt(t, s, link.URL(), func(c *proxy.Config) {
-		c.UserIndexBases = []string{"ou=people,dc=example,dc=com"}
-		c.UserIndexInterval = 200 * time.Millisecond
+	p := startProxyAt(t, s, link.URL(), fastIndex, func(c *proxy.Config) {
 		c.UpstreamTimeout, c.BindTimeout = time.Second, 2*time.Second
 	})
 	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 && st.Mode == "poll" })
