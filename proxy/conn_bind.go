@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -104,18 +105,23 @@ type lazyUpstream struct{ c *clientConn }
 // Bind implements Upstream.
 func (l lazyUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
 	up, err := l.c.ensureUpstream(ctx)
-	if err == nil && up.stale() {
-		// Closed by the directory (a restart, its idletimeout) while
-		// nobody read it: a bind sets a new identity anyway, so it goes
-		// over a new connection instead of failing.
-		l.c.detachUpstream(up)
-		up.Close()
-		up, err = l.c.ensureUpstream(ctx)
-	}
 	if err != nil {
 		return BindResponse{}, err
 	}
-	return up.Bind(ctx, id, dn, password, controls)
+	r, err := up.Bind(ctx, id, dn, password, controls)
+	if errors.Is(err, errUpstreamStale) {
+		// Closed by the directory (a restart, its idletimeout) while
+		// nobody read it, and the bind was not sent: a bind sets a new
+		// identity anyway, so it goes over a new connection instead of
+		// failing.
+		l.c.detachUpstream(up)
+		up.Close()
+		if up, err = l.c.ensureUpstream(ctx); err != nil {
+			return BindResponse{}, err
+		}
+		r, err = up.Bind(ctx, id, dn, password, controls)
+	}
+	return r, err
 }
 
 // BoundAs reports whether the client's upstream connection is bound as dn

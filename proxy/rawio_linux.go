@@ -30,6 +30,7 @@ type rawConn struct {
 	rn      int
 	rerr    error
 	readFn  func(fd uintptr) bool
+	onWait  []byte // written by the next read that finds nothing (sendOnWait)
 	wmu     sync.Mutex
 	wbuf    []byte
 	wn      int
@@ -88,11 +89,45 @@ func (c *rawConn) readOnce(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if msg := c.onWait; msg != nil {
+				c.onWait = nil
+				if _, err := c.Write(msg); err != nil {
+					c.rerr = err
+					return true
+				}
+			}
 			return false
 		}
 		c.rerr = os.NewSyscallError("read", errno)
 		return true
 	}
+}
+
+// sendOnWait makes the next Read write msg when it finds nothing to read,
+// just before it waits for the answer, instead of the caller writing msg
+// first. A request whose answer cannot come before the request was sent
+// then costs one read fewer: the read that would find nothing anyway also
+// shows that nothing arrived unasked (no close, no notice of
+// disconnection) before the request went out, which otherwise takes a
+// peek of its own. The answer cannot be missed: the poller forgets what
+// happened before the read started, and the read starts before the write.
+// The caller must not write to the connection until unsent has been
+// called.
+func (c *rawConn) sendOnWait(msg []byte) {
+	c.rmu.Lock()
+	c.onWait = msg
+	c.rmu.Unlock()
+}
+
+// unsent reports whether the message of sendOnWait was not written because
+// the read found data, the end of the stream or an error first, and drops
+// it.
+func (c *rawConn) unsent() bool {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	pending := c.onWait != nil
+	c.onWait = nil
+	return pending
 }
 
 // Write implements net.Conn: all of b is written unless an error occurs.
@@ -130,29 +165,4 @@ func (c *rawConn) writeAll(fd uintptr) bool {
 		return true
 	}
 	return true
-}
-
-// peekable reports whether peekIdle can look at nc without reading from it.
-func peekable(nc net.Conn) bool {
-	_, ok := nc.(*rawConn)
-	return ok
-}
-
-// peekIdle reports whether a connection nobody reads from is still open
-// with nothing sent to it: a peek that returns neither data nor the end of
-// the stream. Only for a peekable connection.
-func peekIdle(nc net.Conn) bool {
-	c, ok := nc.(*rawConn)
-	if !ok {
-		return false
-	}
-	idle := false
-	var b [1]byte
-	err := c.rc.Read(func(fd uintptr) bool {
-		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		idle = errno == syscall.EAGAIN
-		return true
-	})
-	return err == nil && idle
 }

@@ -19,18 +19,21 @@ import (
 // requests the proxy sent itself (binds), which go to the waiting caller.
 //
 // The reader is started by the first relayed operation (or at once on a
-// connection that cannot be peeked at, e.g. TLS). Until then, a bind reads
+// connection without raw socket calls, e.g. TLS). Until then, a bind reads
 // its own answer from the connection in the bind's goroutine: a client that
 // only binds (a mail server's authentication) costs no hand-off between
 // goroutines, which on a two-core machine cost a bind as much CPU as the
-// rest of its relay (docs/performance.md). A connection nobody reads is
-// checked for a close or a stray message before its next bind (stale).
+// rest of its relay (docs/performance.md). Such a bind is written by the
+// read that waits for its answer (sendOnWait), once that read has found
+// the connection quiet: a connection nobody read may have been closed by
+// the directory or sent a notice of disconnection, and then the bind is
+// not sent there at all (errUpstreamStale).
 type upstreamConn struct {
 	nc     net.Conn
 	wmu    sync.Mutex    // serialises writes
 	r      *bufio.Reader // read by the reader, or by a bind while there is none
 	maxMsg int
-	direct bool // binds may read their answers themselves (peekable)
+	direct bool // binds may read their answers themselves (nc is a waitSender)
 	// started: the connection has had an owner; the dialling client's
 	// goroutine sets it.
 	started bool
@@ -57,7 +60,8 @@ func dialUpstream(ctx context.Context, t Target) (*upstreamConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upstreamConn{nc: nc, r: bufio.NewReaderSize(nc, 32<<10), direct: peekable(nc),
+	_, direct := nc.(waitSender)
+	u := &upstreamConn{nc: nc, r: bufio.NewReaderSize(nc, 32<<10), direct: direct,
 		waiters: map[int64]chan []byte{}, done: make(chan struct{})}
 	u.cond.L = &u.mu
 	return u, nil
@@ -100,17 +104,11 @@ func (u *upstreamConn) dead() bool {
 	}
 }
 
-// stale reports whether the connection cannot take a request: it ended,
-// or, with nobody reading it, the directory closed it or sent something
-// unasked (a notice of disconnection).
-func (u *upstreamConn) stale() bool {
-	if u.dead() {
-		return true
-	}
-	u.mu.Lock()
-	watched := u.reading || u.directBusy
-	u.mu.Unlock()
-	return !watched && (u.r.Buffered() > 0 || !peekIdle(u.nc))
+// waitSender is a connection that can write a request from the read that
+// waits for its answer (rawConn on Linux; see sendOnWait).
+type waitSender interface {
+	sendOnWait(msg []byte)
+	unsent() bool
 }
 
 // watch makes sure the reader runs: from now on it reads every answer.
@@ -263,8 +261,16 @@ func (u *upstreamConn) Close() error {
 // errUpstreamGone: the connection ended while a bind waited for its answer.
 var errUpstreamGone = errors.New("upstream connection closed")
 
+// errUpstreamStale: a bind was not sent because the connection, which
+// nobody read, had ended or held a message nobody asked for (a notice of
+// disconnection). The bind may go to a new connection.
+var errUpstreamStale = errors.New("upstream connection closed while idle")
+
 // Bind implements Upstream: a simple bind with the client's message ID.
 func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
+	if u.dead() {
+		return BindResponse{}, errUpstreamStale
+	}
 	msg := encodeSimpleBind(id, dn, password, controls)
 	defer clear(msg)
 	u.mu.Lock()
@@ -310,7 +316,9 @@ func (u *upstreamConn) bindDirect(ctx context.Context, id int64, msg []byte, dn 
 		u.cond.Broadcast()
 		closed := u.closed && !u.reading
 		u.mu.Unlock()
-		if failed != nil || closed {
+		// A stale connection is the caller's to drop: its end is not the
+		// client's.
+		if (failed != nil && !errors.Is(failed, errUpstreamStale)) || closed {
 			u.finish(failed)
 		}
 	}()
@@ -320,12 +328,20 @@ func (u *upstreamConn) bindDirect(ctx context.Context, id int64, msg []byte, dn 
 			failed = fmt.Errorf("wait for bind answer: %w", ctx.Err())
 		}
 	}()
-	if err := u.send(msg); err != nil {
-		failed = fmt.Errorf("send bind: %w", err)
+	if u.r.Buffered() > 0 {
+		failed = errUpstreamStale // something came unasked
 		return BindResponse{}, failed
 	}
-	for {
+	ws := u.nc.(waitSender)
+	ws.sendOnWait(msg)
+	for first := true; ; first = false {
 		raw, err := readMessage(u.r, u.maxMsg)
+		if first {
+			if ws.unsent() && ctx.Err() == nil {
+				failed = errUpstreamStale
+				return BindResponse{}, failed
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				failed = fmt.Errorf("wait for bind answer: %w", ctx.Err())
