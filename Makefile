@@ -53,7 +53,7 @@ fuzz:
 	$(MAKE) fuzz-short FUZZTIME=5m
 
 bench: deps
-	$(GO) test -run='^$$' -bench=. -benchmem ./oath/ ./schema/ ./proxy/
+	$(GO) test -run='^$$' -bench=. -benchmem ./oath/ ./schema/ ./otpme/ ./proxy/
 	$(GO) test -tags bench -run='^TestBench$$' -count=1 -timeout 40m -v ./test/load/
 
 # demo: a throwaway slapd with demo data, the proxy in front of it, and a

@@ -121,6 +121,10 @@ type Request struct {
 	ClientIP string
 	// AuthType is the authentication type; "" means AuthClearText.
 	AuthType string
+	// Trace asks for Result.Trace. Without it the trace is not built:
+	// formatting it cost more than the rest of a session re-bind
+	// (BenchmarkEngine_VerifySessionHit).
+	Trace bool
 }
 
 // Result is the decision on a Request.
@@ -134,8 +138,9 @@ type Result struct {
 	// TokenType is the type of the token behind the login ("" if refused).
 	TokenType TokenType
 	// Trace is the decision, line by line, as the guide's -d output
-	// ("DEBUG: …", "INFO: …", "WARNING: …"), the event line last. It
-	// names objects but never holds a password or code.
+	// ("DEBUG: …", "INFO: …", "WARNING: …"), the event line last; only
+	// with Request.Trace. It names objects but never holds a password or
+	// code.
 	Trace []string
 }
 
@@ -146,7 +151,7 @@ func (e *Engine) Verify(ctx context.Context, r Request) (Result, error) {
 	if r.AuthType == "" {
 		r.AuthType = AuthClearText
 	}
-	v := &verification{e: e, req: r, now: e.c.Now()}
+	v := &verification{e: e, req: r, now: e.c.Now(), tr: tracer{on: r.Trace}}
 	err := v.run(ctx)
 	return v.result(err), err
 }

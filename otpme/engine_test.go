@@ -73,7 +73,7 @@ func TestEngine_VerifyClient(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, m)
 			}
-			r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: m.laptop, Client: tt.client, ClientIP: tt.ip})
+			r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: m.laptop, Client: tt.client, ClientIP: tt.ip, Trace: true})
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, r.Event.Code, strings.Join(r.Trace, "\n"))
 			assert.Equal(t, tt.ip, r.Event.ClientIP)
@@ -290,4 +290,28 @@ func TestEngine_VerifyStaticOpensNoSession(t *testing.T) {
 	assert.Equal(t, otpme.TokenPassword, r.TokenType)
 	assert.Empty(t, r.Event.Session)
 	assert.Empty(t, m.groupsOfSessions(t))
+}
+
+// TestEngine_VerifyTraceOnRequest: the trace is built only when asked for,
+// and asking for it changes nothing else.
+func TestEngine_VerifyTraceOnRequest(t *testing.T) {
+	for _, trace := range []bool{false, true} {
+		m := newMail(t, nil)
+		c := m.code(t)
+		var got []otpme.Result
+		for _, client := range []string{"roundcube", "roundcube", "postfix"} {
+			r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: client, Trace: trace})
+			require.NoError(t, err)
+			if trace {
+				require.NotEmpty(t, r.Trace)
+				assert.Contains(t, r.Trace[len(r.Trace)-1], string(r.Event.Code), "the event line comes last")
+			} else {
+				assert.Empty(t, r.Trace)
+			}
+			r.Trace = nil
+			got = append(got, r)
+		}
+		assert.Equal(t, []otpme.EventCode{otpme.AuthOKOTP, otpme.AuthOKSession, otpme.AuthTokenMissing},
+			[]otpme.EventCode{got[0].Event.Code, got[1].Event.Code, got[2].Event.Code}, "trace %v", trace)
+	}
 }

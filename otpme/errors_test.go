@@ -138,7 +138,7 @@ func TestEngine_VerifyInfrastructureErrors(t *testing.T) {
 			eng, err := otpme.New(otpme.Config{Objects: failingObjects{m.objs, tt.objects},
 				Store: failingStore{m.store, tt.store}, Key: testKey, Now: m.clock.Now})
 			require.NoError(t, err)
-			r, err := eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube"})
+			r, err := eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube", Trace: true})
 			require.ErrorIs(t, err, errBoom)
 			assert.False(t, r.OK)
 			assert.Equal(t, otpme.AuthFailed, r.Event.Code)
@@ -165,7 +165,7 @@ func TestEngine_VerifyNoSecretLeak(t *testing.T) {
 	var seen []string
 	for _, pw := range pws {
 		for _, client := range []string{"", "roundcube", "cyrus", "postfix", "ap", "unknown"} {
-			r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: pw, Client: client})
+			r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: pw, Client: client, Trace: true})
 			require.NoError(t, err)
 			seen = append(seen, r.Trace...)
 			seen = append(seen, r.Event.String(), fmt.Sprintf("%v %+v %#v", r, r, r))

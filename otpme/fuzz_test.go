@@ -34,7 +34,7 @@ func FuzzEngine_Verify(f *testing.F) {
 		case 2:
 			pw = append(append([]byte{}, otpme.LogoutPassword(open)...), pw...)
 		}
-		r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: pw, Client: clients[int(client)%len(clients)]})
+		r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: pw, Client: clients[int(client)%len(clients)], Trace: true})
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}

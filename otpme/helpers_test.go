@@ -47,7 +47,7 @@ type env struct {
 
 // newEnv returns an env; edit configures the engine (Objects, Store, Key
 // and Now are set already).
-func newEnv(t *testing.T, edit func(*otpme.Config)) *env {
+func newEnv(t testing.TB, edit func(*otpme.Config)) *env {
 	t.Helper()
 	e := &env{ctx: context.Background(), objs: otpme.NewMemObjects(), store: otpme.NewMemStore(),
 		clock: &fakeClock{now: t0}}
@@ -63,20 +63,20 @@ func newEnv(t *testing.T, edit func(*otpme.Config)) *env {
 }
 
 // must fails the test on err.
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	require.NoError(t, err)
 }
 
-func (e *env) verify(t *testing.T, user string, pw otpme.Secret, client string) otpme.Result {
+func (e *env) verify(t testing.TB, user string, pw otpme.Secret, client string) otpme.Result {
 	t.Helper()
-	r, err := e.eng.Verify(e.ctx, otpme.Request{User: user, Password: pw, Client: client})
+	r, err := e.eng.Verify(e.ctx, otpme.Request{User: user, Password: pw, Client: client, Trace: true})
 	require.NoError(t, err)
 	return r
 }
 
 // motp returns the current code of the user's mOTP token.
-func (e *env) motp(t *testing.T, user, token string) otpme.Secret {
+func (e *env) motp(t testing.TB, user, token string) otpme.Secret {
 	t.Helper()
 	tok, err := e.objs.Token(e.ctx, user, token)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ type mail struct {
 	laptop otpme.Secret
 }
 
-func newMail(t *testing.T, edit func(*otpme.Config)) *mail {
+func newMail(t testing.TB, edit func(*otpme.Config)) *mail {
 	t.Helper()
 	m := &mail{env: newEnv(t, edit)}
 	ctx, o := m.ctx, m.objs
@@ -117,7 +117,7 @@ func newMail(t *testing.T, edit func(*otpme.Config)) *mail {
 }
 
 // code moves the clock one mOTP step on and returns alice's fresh code.
-func (m *mail) code(t *testing.T) otpme.Secret {
+func (m *mail) code(t testing.TB) otpme.Secret {
 	t.Helper()
 	m.clock.Advance(otpme.MOTPStep)
 	return m.motp(t, "alice", "phone")

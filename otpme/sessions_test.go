@@ -69,7 +69,7 @@ func TestEngine_VerifySessionScope(t *testing.T) {
 
 	assert.Equal(t, otpme.AuthFailed, m.verify(t, "bob", c, "roundcube").Event.Code, "another user's session")
 	m.expect(t, try{"postfix", c, otpme.AuthOTPAlreadyUsed}) // smtp: no session there
-	r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube", AuthType: "ntlm"})
+	r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube", AuthType: "ntlm", Trace: true})
 	require.NoError(t, err)
 	assert.Equal(t, otpme.AuthOTPAlreadyUsed, r.Event.Code, "sessions are per authentication type")
 }

@@ -6,12 +6,17 @@ import (
 	"unicode"
 )
 
-// tracer collects the decision trace of one verification. Its arguments
-// are object names and numbers, never passwords or codes.
-type tracer struct{ lines []string }
+// tracer collects the decision trace of one verification, if on. Its
+// arguments are object names and numbers, never passwords or codes.
+type tracer struct {
+	on    bool
+	lines []string
+}
 
 func (t *tracer) add(level, format string, args ...any) {
-	t.lines = append(t.lines, level+": "+printable(fmt.Sprintf(format, args...)))
+	if t.on {
+		t.lines = append(t.lines, level+": "+printable(fmt.Sprintf(format, args...)))
+	}
 }
 
 func (t *tracer) debug(format string, args ...any) { t.add("DEBUG", format, args...) }

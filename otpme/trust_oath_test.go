@@ -148,7 +148,7 @@ func TestEngine_VerifyOATH(t *testing.T) {
 		f := newFake()
 		f.err = errDown
 		m := setup(t, f)
-		r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: f.code(0), Client: "ap"})
+		r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: f.code(0), Client: "ap", Trace: true})
 		require.ErrorIs(t, err, errDown)
 		assert.False(t, r.OK)
 		assert.Equal(t, otpme.AuthFailed, r.Event.Code)

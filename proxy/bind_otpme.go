@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -105,7 +106,8 @@ func (v *otpmeVerifier) decide(ctx context.Context, req *BindRequest, u otpme.Us
 	}
 	ov := &bindOATH{v: v.oath, req: req}
 	res, err := v.engine.Verify(context.WithValue(ctx, bindOATHKey{}, ov), otpme.Request{User: u.Name,
-		Password: otpme.Secret(req.Password.Bytes()), Client: client, ClientIP: hostOf(req.Peer)})
+		Password: otpme.Secret(req.Password.Bytes()), Client: client, ClientIP: hostOf(req.Peer),
+		Trace: req.Log.Enabled(ctx, slog.LevelDebug)})
 	for _, line := range res.Trace {
 		req.trace("otpme", "line", line)
 	}

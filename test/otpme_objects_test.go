@@ -365,7 +365,7 @@ func TestOTPmeObjects_Engine(t *testing.T) {
 	registerSecret(string(pw))
 	ctx := context.Background()
 	verify := func() otpme.EventCode {
-		res, err := eng.Verify(ctx, otpme.Request{User: "alice", Password: pw})
+		res, err := eng.Verify(ctx, otpme.Request{User: "alice", Password: pw, Trace: true})
 		require.NoError(t, err)
 		return res.Event.Code
 	}

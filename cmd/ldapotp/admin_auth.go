@@ -124,7 +124,7 @@ func authVerify(a *admin, args []string) error {
 		return err
 	}
 	defer pw.Zero()
-	req := otpme.Request{User: args[0], Password: pw, ClientIP: a.o.clientIP}
+	req := otpme.Request{User: args[0], Password: pw, ClientIP: a.o.clientIP, Trace: a.o.debug}
 	if len(args) == 3 {
 		req.Client = args[2]
 	}

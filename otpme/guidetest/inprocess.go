@@ -52,7 +52,7 @@ func (b *InProcess) SetAllowGroupMissing(t *testing.T, on bool) {
 // Verify implements Backend.
 func (b *InProcess) Verify(t *testing.T, user string, pw otpme.Secret, client string) otpme.Result {
 	t.Helper()
-	r, err := b.eng.Verify(context.Background(), otpme.Request{User: user, Password: pw, Client: client})
+	r, err := b.eng.Verify(context.Background(), otpme.Request{User: user, Password: pw, Client: client, Trace: true})
 	require.NoError(t, err)
 	return r
 }

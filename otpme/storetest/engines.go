@@ -81,7 +81,7 @@ func (p *proxies) code() otpme.Secret {
 // racing goroutines too).
 func (p *proxies) verify(t *testing.T, i int, pw otpme.Secret, client string) otpme.Result {
 	t.Helper()
-	r, err := p.e[i%2].Verify(context.Background(), otpme.Request{User: "alice", Password: pw, Client: client})
+	r, err := p.e[i%2].Verify(context.Background(), otpme.Request{User: "alice", Password: pw, Client: client, Trace: true})
 	assert.NoError(t, err)
 	return r
 }

@@ -1,0 +1,31 @@
+package otpme_test
+
+import (
+	"testing"
+
+	"github.com/ldapotp/ldapotp/otpme"
+)
+
+// BenchmarkEngine_VerifySessionHit is a mail server's re-bind: alice logged
+// in to the webmail with an mOTP code, which opened a session there (and a
+// child session for IMAP); every further bind with the same code is found
+// among her sessions and counted as one more login (memory store). The
+// proxy asks for the trace only when it logs at debug level.
+func BenchmarkEngine_VerifySessionHit(b *testing.B) {
+	for _, trace := range []bool{false, true} {
+		b.Run(map[bool]string{false: "no-trace", true: "trace"}[trace], func(b *testing.B) {
+			m := newMail(b, nil)
+			c := m.code(b)
+			if r := m.verify(b, "alice", c, "roundcube"); r.Event.Code != otpme.AuthOKOTP {
+				b.Fatalf("login: %v", r.Event.Code)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube", Trace: trace})
+				if err != nil || r.Event.Code != otpme.AuthOKSession {
+					b.Fatalf("re-bind: %v %v", r.Event.Code, err)
+				}
+			}
+		})
+	}
+}
