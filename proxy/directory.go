@@ -171,9 +171,15 @@ func (d *ServiceDirectory) SearchOne(ctx context.Context, base, filter string, a
 	if err != nil {
 		return nil, fmt.Errorf("search %q: filter %s: %w", base, filter, err)
 	}
-	fb := f.Bytes()
+	return d.searchOneBER(ctx, base, f.Bytes(), filter, attrs)
+}
+
+// searchOneBER is SearchOne with the filter encoded already (fb); text
+// names it in errors.
+func (d *ServiceDirectory) searchOneBER(ctx context.Context, base string, fb []byte, text string, attrs []string) ([]schema.Entry, error) {
 	timeLimit := int(d.timeout / time.Second)
 	var entries []schema.Entry
+	var err error
 	for range 2 {
 		entries, err = d.search(ctx, func(id int32) []byte {
 			return encodeSearch(id, base, scopeOneLevel, 0, timeLimit, fb, attrs)
@@ -183,7 +189,7 @@ func (d *ServiceDirectory) SearchOne(ctx context.Context, base, filter string, a
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("search %q for %s: %w", base, filter, err)
+		return nil, fmt.Errorf("search %q for %s: %w", base, text, err)
 	}
 	return entries, nil
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,9 +124,36 @@ func TestDirStore_SessionFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, sessionFilter(tt.f))
-			_, err := ldap.CompileFilter(sessionFilter(tt.f))
-			assert.NoError(t, err)
+			f := sessionFilter(tt.f)
+			assert.Equal(t, tt.want, f.text)
+			compiled, err := ldap.CompileFilter(f.text)
+			require.NoError(t, err)
+			assert.Equal(t, compiled.Bytes(), f.ber, "the BER is go-ldap's encoding of the text")
+		})
+	}
+}
+
+// TestDirStore_StateFilter: the filters built for the bind path encode
+// exactly as go-ldap compiles their text, values with filter metacharacters
+// and bytes outside ASCII included.
+func TestDirStore_StateFilter(t *testing.T) {
+	tests := []struct {
+		name string
+		f    stateFilter
+		want string
+	}{
+		{"eq", eqFilter("otpmeKey", "fail-0a"), "(otpmeKey=fail-0a)"},
+		{"metacharacters", eqFilter("otpmeUserID", "a*(b)\\c\x00"), `(otpmeUserID=a\2a\28b\29\5cc\00)`},
+		{"utf-8", eqFilter("otpmeUserID", "jürgen"), `(otpmeUserID=j\c3\bcrgen)`},
+		{"or-of-and", setFilter('|', eqFilter("a", "1"), setFilter('&', eqFilter("b", "2"), eqFilter("c", "3"))), "(|(a=1)(&(b=2)(c=3)))"},
+		{"long", eqFilter("otpmeData", strings.Repeat("x", 300)), "(otpmeData=" + strings.Repeat("x", 300) + ")"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.f.text)
+			compiled, err := ldap.CompileFilter(tt.f.text)
+			require.NoError(t, err)
+			assert.Equal(t, compiled.Bytes(), tt.f.ber)
 		})
 	}
 	assert.Equal(t, "(!(otpmeUserID=*))", eqOrAbsent(stateAttrUser, ""))

@@ -21,6 +21,8 @@ const (
 	berSet         = 0x31
 	berPresent     = 0x87 // Filter.present [7], primitive
 	berEquality    = 0xa3 // Filter.equalityMatch [3], constructed
+	berAnd         = 0xa0 // Filter.and [0], constructed
+	berOr          = 0xa1 // Filter.or [1], constructed
 	berControls    = 0xa0 // LDAPMessage.controls [0], constructed
 )
 
