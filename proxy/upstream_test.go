@@ -147,11 +147,10 @@ func TestUpstreamDirectBind(t *testing.T) {
 	})
 	// A connection nobody reads learns of its end only from the next bind,
 	// which is then not sent: the caller sends it over a new connection.
-	// (On loopback the close and the message are in the proxy's socket when
-	// the directory side's call returns.)
 	t.Run("closed-while-idle-takes-no-bind", func(t *testing.T) {
 		p := newUpstreamPair(t)
 		p.dir.Close()
+		waitReadable(t, p.up.nc)
 		_, err := p.up.Bind(t.Context(), 1, "uid=a", NewSecret([]byte("pw")), nil)
 		require.ErrorIs(t, err, errUpstreamStale)
 		assert.False(t, p.up.dead(), "the caller drops it")
@@ -164,6 +163,7 @@ func TestUpstreamDirectBind(t *testing.T) {
 	t.Run("unsolicited-message-while-idle-takes-no-bind", func(t *testing.T) {
 		p := newUpstreamPair(t)
 		p.answer(t, encodeNoticeOfDisconnection(Unavailable, "bye"))
+		waitReadable(t, p.up.nc)
 		_, err := p.up.Bind(t.Context(), 1, "uid=a", NewSecret([]byte("pw")), nil)
 		require.ErrorIs(t, err, errUpstreamStale)
 		require.NoError(t, p.dir.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
