@@ -196,3 +196,49 @@ func Stored(t *testing.T, s otpme.Store, user, id string) otpme.Session {
 
 // read is Stored for user u1.
 func read(t *testing.T, s otpme.Store, id string) otpme.Session { return Stored(t, s, "u1", id) }
+
+// runLoginState: a store that reads a login's state in one request
+// (otpme.LoginStateReader) answers exactly what Fails and Sessions answer,
+// whatever else the user and others have stored: fail counters of scopes
+// not asked for, other users' sessions and counters, used codes.
+func runLoginState(t *testing.T, newStore func(t *testing.T) otpme.Store) {
+	s, ctx := newStore(t), context.Background()
+	r := s.(otpme.LoginStateReader)
+	for _, f := range []struct {
+		scope otpme.Scope
+		hash  string
+	}{{userA, "h1"}, {userA, "h2"}, {userAImap, "h3"}, {userB, "h4"}} {
+		_, err := s.AddFail(ctx, f.scope, f.hash)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.CreateSessions(ctx, []otpme.Session{
+		session("s1", "s1", "user-a", "webmail", "tok1"),
+		session("s2", "s2", "user-a", "imap", "tok1"),
+		session("s3", "s3", "user-b", "webmail", "tok2"),
+	}))
+	_, err := s.UseCode(ctx, "tok1", "123456", t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+
+	for _, tt := range []struct {
+		user   string
+		scopes []otpme.Scope
+	}{
+		{"user-a", []otpme.Scope{userA}},
+		{"user-a", []otpme.Scope{userA, userAImap}},
+		{"user-a", nil},
+		{"user-b", []otpme.Scope{userB, {User: "user-b", Group: "imap"}}},
+		{"user-c", []otpme.Scope{{User: "user-c"}}},
+	} {
+		counts, sessions, err := r.LoginState(ctx, tt.user, tt.scopes)
+		require.NoError(t, err)
+		want := make([]int, len(tt.scopes))
+		for i, sc := range tt.scopes {
+			want[i], err = s.Fails(ctx, sc)
+			require.NoError(t, err)
+		}
+		assert.Equal(t, want, counts, "fail counts of %s %v", tt.user, tt.scopes)
+		stored, err := s.Sessions(ctx, tt.user)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, ids(stored), ids(sessions), "sessions of %s", tt.user)
+	}
+}

@@ -19,6 +19,9 @@ func Run(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 	t.Run("used-codes", func(t *testing.T) { runUsedCodes(t, newStore) })
 	t.Run("sessions", func(t *testing.T) { runSessions(t, newStore) })
 	t.Run("count-login", func(t *testing.T) { runCountLogin(t, newStore) })
+	if _, ok := newStore(t).(otpme.LoginStateReader); ok {
+		t.Run("login-state", func(t *testing.T) { runLoginState(t, newStore) })
+	}
 	t.Run("purge", func(t *testing.T) { runPurge(t, newStore) })
 	t.Run("concurrent", func(t *testing.T) { runConcurrent(t, newStore) })
 	t.Run("shared-engines", func(t *testing.T) { runSharedEngines(t, newStore) })
