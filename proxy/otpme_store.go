@@ -164,7 +164,13 @@ func (s *DirStore) Fails(ctx context.Context, scope otpme.Scope) (int, error) {
 }
 
 // LoginState implements otpme.LoginStateReader: the fail entries of the
-// scopes and the user's sessions in one search.
+// scopes and the user's sessions in one search. The filter holds only
+// terms that few entries match, the keys and the user; every state entry
+// of the user comes back and the kinds are told apart here. A term that
+// every session matches, such as (otpmeKind=session), makes slapd read and
+// intersect an index list as long as all sessions on every login: with
+// 20,000 sessions that doubled slapd's CPU per search (225-233 instead of
+// 108-118 µs).
 func (s *DirStore) LoginState(ctx context.Context, user string, scopes []otpme.Scope) ([]int, []otpme.Session, error) {
 	keys := make([]string, len(scopes))
 	terms := make([]stateFilter, 0, len(scopes)+1)
@@ -172,7 +178,9 @@ func (s *DirStore) LoginState(ctx context.Context, user string, scopes []otpme.S
 		keys[i] = stateKey(stateFail, sc.User, sc.Group)
 		terms = append(terms, eqFilter(stateAttrKey, keys[i]))
 	}
-	terms = append(terms, sessionFilter(otpme.SessionFilter{User: user}))
+	if user != "" {
+		terms = append(terms, eqFilter(stateAttrUser, user))
+	}
 	entries, err := s.searchOne(ctx, setFilter('|', terms...), append([]string{stateAttrHash}, sessionAttrs...)...)
 	if err != nil {
 		return nil, nil, err
