@@ -1,21 +1,32 @@
 package otpme
 
 import (
+	"context"
 	"slices"
 	"sort"
 )
 
-// graph is the access groups as one verification sees them.
+// graph is the access groups as one verification sees them. It is never
+// changed once built, so one graph may serve many verifications
+// (AccessGroups).
 type graph struct {
-	byName map[string]Group
-	byID   map[string]string // ID → name
+	byName    map[string]Group
+	byID      map[string]string   // ID → name
+	parentsOf map[string][]string // name → the groups that list it as a child, sorted
 }
 
 func newGraph(gs []Group) graph {
-	g := graph{byName: make(map[string]Group, len(gs)), byID: make(map[string]string, len(gs))}
+	g := graph{byName: make(map[string]Group, len(gs)), byID: make(map[string]string, len(gs)),
+		parentsOf: map[string][]string{}}
 	for _, x := range gs {
 		g.byName[x.Name] = x
 		g.byID[x.ID] = x.Name
+		for _, c := range slices.Compact(slices.Sorted(slices.Values(x.Children))) {
+			g.parentsOf[c] = append(g.parentsOf[c], x.Name)
+		}
+	}
+	for _, ps := range g.parentsOf {
+		sort.Strings(ps)
 	}
 	return g
 }
@@ -23,16 +34,22 @@ func newGraph(gs []Group) graph {
 func (g graph) enabled(name string) bool { return g.byName[name].Enabled }
 
 // parents returns the names of the groups that list name as a child,
-// sorted.
-func (g graph) parents(name string) []string {
-	var ps []string
-	for n, x := range g.byName {
-		if slices.Contains(x.Children, name) {
-			ps = append(ps, n)
-		}
-	}
-	sort.Strings(ps)
-	return ps
+// sorted. The slice is the graph's: callers must not change it.
+func (g graph) parents(name string) []string { return g.parentsOf[name] }
+
+// AccessGroups is the access groups of an Objects as the engine walks
+// them, built once for many verifications (AccessGroupsSource).
+type AccessGroups struct {
+	g graph
+}
+
+// AccessGroupsSource is an Objects that keeps its access groups ready for
+// the engine, rebuilt only after an edit. Without it every verification
+// reads every group (Groups) and builds the graph anew: a session re-bind
+// cost 12 µs with no other groups, 63 µs beside 100 and 618 µs beside
+// 1,000 (BenchmarkEngine_VerifySessionHitGroups).
+type AccessGroupsSource interface {
+	AccessGroups(ctx context.Context) (*AccessGroups, error)
 }
 
 // ancestors returns the enabled ancestors of name, nearest first, each
@@ -40,7 +57,7 @@ func (g graph) parents(name string) []string {
 func (g graph) ancestors(name string) []string {
 	seen := map[string]bool{name: true}
 	var out []string
-	queue := g.parents(name)
+	queue := slices.Clone(g.parents(name))
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
@@ -87,4 +104,21 @@ func (g graph) reaches(from, target string) bool {
 		stack = append(stack, g.byName[n].Children...)
 	}
 	return false
+}
+
+// accessGroups returns the graph of objs's access groups: the one objs
+// keeps ready, if it does, else one built from Groups.
+func accessGroups(ctx context.Context, objs Objects) (graph, error) {
+	if src, ok := objs.(AccessGroupsSource); ok {
+		ag, err := src.AccessGroups(ctx)
+		if err != nil {
+			return graph{}, err
+		}
+		return ag.g, nil
+	}
+	gs, err := objs.Groups(ctx)
+	if err != nil {
+		return graph{}, err
+	}
+	return newGraph(gs), nil
 }

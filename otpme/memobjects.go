@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 )
 
@@ -38,12 +39,45 @@ type Revoker interface {
 // child group) call the Revoker, if one is set, so that the sessions that
 // lose their ground end at once. It is safe for concurrent use.
 type MemObjects struct {
+	// mu guards everything below; write-lock it only with lock, which
+	// counts the edit.
 	mu      sync.RWMutex
+	edits   uint64 // how many times mu was write-locked
 	users   map[string]*memUser
 	groups  map[string]Group
 	clients map[string]Client
 	revoker Revoker
 	rand    io.Reader
+	// graph is the access groups as of edit number graph.Load().edits.
+	graph atomic.Pointer[memGraph]
+}
+
+type memGraph struct {
+	edits uint64
+	ag    *AccessGroups
+}
+
+// lock write-locks m for an edit.
+func (m *MemObjects) lock() {
+	m.mu.Lock()
+	m.edits++
+}
+
+// AccessGroups implements AccessGroupsSource: the graph is rebuilt after
+// an edit, at most once per edit.
+func (m *MemObjects) AccessGroups(_ context.Context) (*AccessGroups, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if c := m.graph.Load(); c != nil && c.edits == m.edits {
+		return c.ag, nil
+	}
+	gs := make([]Group, 0, len(m.groups))
+	for _, n := range slices.Sorted(maps.Keys(m.groups)) {
+		gs = append(gs, cloneGroup(m.groups[n]))
+	}
+	ag := &AccessGroups{g: newGraph(gs)}
+	m.graph.Store(&memGraph{edits: m.edits, ag: ag})
+	return ag, nil
 }
 
 type memUser struct {
@@ -51,7 +85,10 @@ type memUser struct {
 	tokens map[string]Token
 }
 
-var _ Objects = (*MemObjects)(nil)
+var (
+	_ Objects            = (*MemObjects)(nil)
+	_ AccessGroupsSource = (*MemObjects)(nil)
+)
 
 // NewMemObjects returns an empty MemObjects.
 func NewMemObjects() *MemObjects {
@@ -62,7 +99,7 @@ func NewMemObjects() *MemObjects {
 // SetRevoker sets who ends sessions after edits that take something away
 // (usually the Engine); nil turns it off.
 func (m *MemObjects) SetRevoker(r Revoker) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	m.revoker = r
 }

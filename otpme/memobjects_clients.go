@@ -11,7 +11,7 @@ import (
 // withClient runs f on a copy of the client and stores the copy if f
 // succeeds, under the write lock.
 func (m *MemObjects) withClient(name string, f func(c *Client) error) error {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	c, ok := m.clients[name]
 	if !ok {
@@ -30,7 +30,7 @@ func (m *MemObjects) AddClient(_ context.Context, name string) error {
 	if err := checkName("client", name); err != nil {
 		return err
 	}
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if _, ok := m.clients[name]; ok {
 		return fmt.Errorf("client %q: %w", name, ErrExists)
@@ -41,7 +41,7 @@ func (m *MemObjects) AddClient(_ context.Context, name string) error {
 
 // DelClient deletes the client.
 func (m *MemObjects) DelClient(_ context.Context, name string) error {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if _, ok := m.clients[name]; !ok {
 		return notFound("client", name)
@@ -56,7 +56,7 @@ func (m *MemObjects) RenameClient(_ context.Context, old, name string) error {
 	if err := checkName("client", name); err != nil {
 		return err
 	}
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	c, ok := m.clients[old]
 	switch {

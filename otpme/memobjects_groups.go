@@ -11,7 +11,7 @@ import (
 // withGroup runs f on a copy of the group and stores the copy if f
 // succeeds, under the write lock.
 func (m *MemObjects) withGroup(name string, f func(g *Group) error) error {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	g, ok := m.groups[name]
 	if !ok {
@@ -46,7 +46,7 @@ func (m *MemObjects) AddGroup(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if _, ok := m.groups[name]; ok {
 		return fmt.Errorf("access group %q: %w", name, ErrExists)
@@ -61,7 +61,7 @@ func (m *MemObjects) AddGroup(_ context.Context, name string) error {
 // returns the tokens ("user/token") that held the group, which the guide
 // shows before deleting.
 func (m *MemObjects) DelGroup(ctx context.Context, name string) ([]string, error) {
-	m.mu.Lock()
+	m.lock()
 	g, ok := m.groups[name]
 	if !ok {
 		m.mu.Unlock()
@@ -82,7 +82,7 @@ func (m *MemObjects) RenameGroup(_ context.Context, old, name string) error {
 	if err := checkName("access group", name); err != nil {
 		return err
 	}
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	g, ok := m.groups[old]
 	switch {

@@ -170,3 +170,30 @@ func TestMemObjects_Generated(t *testing.T) {
 	assert.Equal(t, chosen, got)
 	m.expect(t, try{"ap", chosen, otpme.AuthOKStatic})
 }
+
+// TestMemObjects_AccessGroupsFollowEdits: the access groups the engine
+// walks are kept between verifications and rebuilt after every edit, so no
+// login is judged on groups as they were before a completed edit.
+func TestMemObjects_AccessGroupsFollowEdits(t *testing.T) {
+	m := newMail(t, nil)
+	a1, err := m.objs.AccessGroups(m.ctx)
+	require.NoError(t, err)
+	a2, err := m.objs.AccessGroups(m.ctx)
+	require.NoError(t, err)
+	assert.Same(t, a1, a2, "no edit: the same graph")
+
+	imap := func() otpme.Result { return m.verify(t, "alice", m.code(t), "cyrus") }
+	require.Equal(t, otpme.AuthOKOTP, imap().Event.Code, "imap through its parent group webmail")
+	must(t, m.objs.RemoveChildGroup(m.ctx, "webmail", "imap"))
+	a3, err := m.objs.AccessGroups(m.ctx)
+	require.NoError(t, err)
+	assert.NotSame(t, a1, a3, "an edit: a new graph")
+	assert.False(t, imap().OK, "imap is no longer webmail's child")
+	must(t, m.objs.AddChildGroup(m.ctx, "webmail", "imap"))
+	require.Equal(t, otpme.AuthOKOTP, imap().Event.Code, "a child again")
+	must(t, m.objs.SetGroupEnabled(m.ctx, "imap", false))
+	assert.Equal(t, otpme.AuthGroupDisabled, imap().Event.Code)
+	must(t, m.objs.SetGroupEnabled(m.ctx, "imap", true))
+	must(t, m.objs.SetGroupEnabled(m.ctx, "webmail", false))
+	assert.False(t, imap().OK, "a disabled parent passes nothing on")
+}

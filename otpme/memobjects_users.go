@@ -7,7 +7,7 @@ import (
 
 // withUser runs f on the user name under the write lock.
 func (m *MemObjects) withUser(name string, f func(u *memUser) error) error {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[name]
 	if !ok {
@@ -26,7 +26,7 @@ func (m *MemObjects) AddUser(_ context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if _, ok := m.users[name]; ok {
 		return fmt.Errorf("user %q: %w", name, ErrExists)

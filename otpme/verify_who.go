@@ -35,11 +35,11 @@ func (v *verification) resolveClient(ctx context.Context) (bool, error) {
 // resolveGroup takes the client's access group. Without one, the request
 // goes on only if ALLOW_GROUP_MISSING is configured.
 func (v *verification) resolveGroup(ctx context.Context) (bool, error) {
-	gs, err := v.e.c.Objects.Groups(ctx)
+	gr, err := accessGroups(ctx, v.e.c.Objects)
 	if err != nil {
 		return true, fmt.Errorf("read access groups: %w", err)
 	}
-	v.graph = newGraph(gs)
+	v.graph = gr
 	if v.client != nil {
 		v.groupName = v.client.AccessGroup
 	}

@@ -143,8 +143,9 @@ type DirObjects struct {
 }
 
 var (
-	_ otpme.Objects  = (*DirObjects)(nil)
-	_ OTPmeDirectory = (*DirObjects)(nil)
+	_ otpme.Objects            = (*DirObjects)(nil)
+	_ otpme.AccessGroupsSource = (*DirObjects)(nil)
+	_ OTPmeDirectory           = (*DirObjects)(nil)
 )
 
 // DefaultObjectsRefresh is the refresh interval of DirObjects when none
@@ -215,6 +216,16 @@ func (d *DirObjects) Groups(ctx context.Context) ([]otpme.Group, error) {
 		return nil, err
 	}
 	return v.objs.Groups(ctx)
+}
+
+// AccessGroups implements otpme.AccessGroupsSource: the graph of the
+// current snapshot, built once per snapshot.
+func (d *DirObjects) AccessGroups(ctx context.Context) (*otpme.AccessGroups, error) {
+	v, err := d.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.objs.AccessGroups(ctx)
 }
 
 // Client implements otpme.Objects.
