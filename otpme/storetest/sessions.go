@@ -83,6 +83,8 @@ func runDeleteSessions(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		{"by-token", otpme.SessionFilter{Token: "tok1"}, 2, []string{"b1", "c1"}},
 		{"by-group", otpme.SessionFilter{Group: "webmail"}, 1, []string{"a2", "b1", "c1"}},
 		{"no-match", otpme.SessionFilter{ID: "zz"}, 0, []string{"a1", "a2", "b1", "c1"}},
+		{"by-id-of-another-user", otpme.SessionFilter{ID: "a1", User: "u2"}, 0, []string{"a1", "a2", "b1", "c1"}},
+		{"by-id-and-user", otpme.SessionFilter{ID: "c1", User: "u2"}, 1, []string{"a1", "a2", "b1"}},
 		{"zero-filter-matches-all", otpme.SessionFilter{}, 4, []string{}},
 	}
 	for _, tt := range tests {
@@ -94,6 +96,26 @@ func runDeleteSessions(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 			assert.Equal(t, tt.n, n)
 			all, _ := s.Sessions(ctx, "")
 			assert.Equal(t, tt.left, ids(all))
+			// Each user's sessions are what is left of theirs, and a
+			// deleted session's ID can be used again.
+			for _, u := range []string{"u1", "u2"} {
+				mine, err := s.Sessions(ctx, u)
+				require.NoError(t, err)
+				var want []otpme.Session
+				for _, a := range all {
+					if a.User == u {
+						want = append(want, a)
+					}
+				}
+				assert.Equal(t, ids(want), ids(mine), "sessions of %s", u)
+			}
+			if !slices.Contains(tt.left, "c1") {
+				require.NoError(t, s.CreateSessions(ctx, []otpme.Session{session("c1", "c1", "u3", "", "tok3")}))
+				u2, _ := s.Sessions(ctx, "u2")
+				u3, _ := s.Sessions(ctx, "u3")
+				assert.Equal(t, []string{}, ids(u2))
+				assert.Equal(t, []string{"c1"}, ids(u3))
+			}
 		})
 	}
 }
