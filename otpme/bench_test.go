@@ -3,6 +3,7 @@ package otpme_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ldapotp/ldapotp/otpme"
 )
@@ -41,6 +42,34 @@ func BenchmarkEngine_VerifySessionHitGroups(b *testing.B) {
 			for i := range n {
 				must(b, m.objs.AddGroup(m.ctx, fmt.Sprintf("g%04d", i)))
 			}
+			c := m.code(b)
+			if r := m.verify(b, "alice", c, "roundcube"); r.Event.Code != otpme.AuthOKOTP {
+				b.Fatalf("login: %v", r.Event.Code)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := m.eng.Verify(m.ctx, otpme.Request{User: "alice", Password: c, Client: "roundcube"})
+				if err != nil || r.Event.Code != otpme.AuthOKSession {
+					b.Fatalf("re-bind: %v %v", r.Event.Code, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEngine_VerifySessionHitSessions is the session re-bind while
+// the memory store holds n sessions of other users.
+func BenchmarkEngine_VerifySessionHitSessions(b *testing.B) {
+	for _, n := range []int{0, 1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			m := newMail(b, nil)
+			others := make([]otpme.Session, n)
+			for i := range others {
+				others[i] = otpme.Session{ID: fmt.Sprintf("s%06d", i), User: fmt.Sprintf("u%06d", i), Group: "g",
+					AuthType: otpme.AuthClearText, Created: t0, LastUsed: t0, Expires: t0.Add(24 * time.Hour),
+					UnusedTimeout: 24 * time.Hour, Salt: []byte("salt"), PasswordHash: []byte("h"), LogoutHash: []byte("l")}
+			}
+			must(b, m.store.CreateSessions(m.ctx, others))
 			c := m.code(b)
 			if r := m.verify(b, "alice", c, "roundcube"); r.Event.Code != otpme.AuthOKOTP {
 				b.Fatalf("login: %v", r.Event.Code)
