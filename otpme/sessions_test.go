@@ -172,6 +172,21 @@ func TestEngine_VerifySessionMaster(t *testing.T) {
 		{"request-group-sessions-off", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupSessions(m.ctx, "smtp", false)) }, []string{}},
 		{"master-sessions-off", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupSessions(m.ctx, "webmail", false)) }, []string{"smtp"}},
 		{"master-disabled-child-skipped", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupEnabled(m.ctx, "imap", false)) }, []string{"smtp", "webmail"}},
+		{"first-master-by-name", func(t *testing.T, m *mail) {
+			must(t, m.objs.AddGroup(m.ctx, "aaa"))
+			must(t, m.objs.SetGroupSessions(m.ctx, "aaa", true))
+			must(t, m.objs.SetSessionMaster(m.ctx, "aaa", true))
+			must(t, m.objs.AddChildSession(m.ctx, "aaa", "smtp"))
+			must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "aaa"))
+		}, []string{"aaa", "smtp"}},
+		{"disabled-master-passed-over", func(t *testing.T, m *mail) {
+			must(t, m.objs.AddGroup(m.ctx, "aaa"))
+			must(t, m.objs.SetGroupSessions(m.ctx, "aaa", true))
+			must(t, m.objs.SetSessionMaster(m.ctx, "aaa", true))
+			must(t, m.objs.AddChildSession(m.ctx, "aaa", "smtp"))
+			must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "aaa"))
+			must(t, m.objs.SetGroupEnabled(m.ctx, "aaa", false))
+		}, []string{"imap", "smtp", "webmail"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
