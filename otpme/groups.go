@@ -13,20 +13,29 @@ type graph struct {
 	byName    map[string]Group
 	byID      map[string]string   // ID → name
 	parentsOf map[string][]string // name → the groups that list it as a child, sorted
+	mastersOf map[string][]string // name → the session masters that list it as a child session, sorted
 }
 
 func newGraph(gs []Group) graph {
 	g := graph{byName: make(map[string]Group, len(gs)), byID: make(map[string]string, len(gs)),
-		parentsOf: map[string][]string{}}
+		parentsOf: map[string][]string{}, mastersOf: map[string][]string{}}
 	for _, x := range gs {
 		g.byName[x.Name] = x
 		g.byID[x.ID] = x.Name
 		for _, c := range slices.Compact(slices.Sorted(slices.Values(x.Children))) {
 			g.parentsOf[c] = append(g.parentsOf[c], x.Name)
 		}
+		if x.SessionMaster {
+			for _, c := range slices.Compact(slices.Sorted(slices.Values(x.ChildSessions))) {
+				g.mastersOf[c] = append(g.mastersOf[c], x.Name)
+			}
+		}
 	}
 	for _, ps := range g.parentsOf {
 		sort.Strings(ps)
+	}
+	for _, ms := range g.mastersOf {
+		sort.Strings(ms)
 	}
 	return g
 }

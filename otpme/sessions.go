@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 )
 
 // openSessions opens the sessions of a one-time login: a user session
@@ -99,14 +98,9 @@ func (v *verification) master(tok Token) *Group {
 	if v.group.SessionMaster {
 		return v.group
 	}
-	names := make([]string, 0, len(v.graph.byName))
-	for n := range v.graph.byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range v.graph.mastersOf[v.group.Name] {
 		m := v.graph.byName[n]
-		if !m.Enabled || !m.Sessions || !m.SessionMaster || !slices.Contains(m.ChildSessions, v.group.Name) {
+		if !m.Enabled || !m.Sessions {
 			continue
 		}
 		if _, ok := v.graph.grant(tok, m.Name); ok {
