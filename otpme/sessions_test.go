@@ -157,6 +157,16 @@ func TestEngine_VerifyChildSessions(t *testing.T) {
 	assert.Equal(t, []string{"imap"}, m.groupsOfSessions(t))
 }
 
+// addMasterAAA adds a second session master for smtp, "aaa", which sorts
+// before webmail, and lets alice's phone use it.
+func addMasterAAA(t *testing.T, m *mail) {
+	must(t, m.objs.AddGroup(m.ctx, "aaa"))
+	must(t, m.objs.SetGroupSessions(m.ctx, "aaa", true))
+	must(t, m.objs.SetSessionMaster(m.ctx, "aaa", true))
+	must(t, m.objs.AddChildSession(m.ctx, "aaa", "smtp"))
+	must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "aaa"))
+}
+
 func TestEngine_VerifySessionMaster(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -172,19 +182,9 @@ func TestEngine_VerifySessionMaster(t *testing.T) {
 		{"request-group-sessions-off", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupSessions(m.ctx, "smtp", false)) }, []string{}},
 		{"master-sessions-off", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupSessions(m.ctx, "webmail", false)) }, []string{"smtp"}},
 		{"master-disabled-child-skipped", func(t *testing.T, m *mail) { must(t, m.objs.SetGroupEnabled(m.ctx, "imap", false)) }, []string{"smtp", "webmail"}},
-		{"first-master-by-name", func(t *testing.T, m *mail) {
-			must(t, m.objs.AddGroup(m.ctx, "aaa"))
-			must(t, m.objs.SetGroupSessions(m.ctx, "aaa", true))
-			must(t, m.objs.SetSessionMaster(m.ctx, "aaa", true))
-			must(t, m.objs.AddChildSession(m.ctx, "aaa", "smtp"))
-			must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "aaa"))
-		}, []string{"aaa", "smtp"}},
+		{"first-master-by-name", addMasterAAA, []string{"aaa", "smtp"}},
 		{"disabled-master-passed-over", func(t *testing.T, m *mail) {
-			must(t, m.objs.AddGroup(m.ctx, "aaa"))
-			must(t, m.objs.SetGroupSessions(m.ctx, "aaa", true))
-			must(t, m.objs.SetSessionMaster(m.ctx, "aaa", true))
-			must(t, m.objs.AddChildSession(m.ctx, "aaa", "smtp"))
-			must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "aaa"))
+			addMasterAAA(t, m)
 			must(t, m.objs.SetGroupEnabled(m.ctx, "aaa", false))
 		}, []string{"imap", "smtp", "webmail"}},
 	}
