@@ -30,7 +30,7 @@ import (
 // not sent there at all (errUpstreamStale).
 type upstreamConn struct {
 	nc     net.Conn
-	wmu    sync.Mutex    // serialises writes
+	wmu    sync.Mutex    // serialises send (a direct bind is written by its read: rawConn writes a message whole)
 	r      *bufio.Reader // read by the reader, or by a bind while there is none
 	maxMsg int
 	direct bool // binds may read their answers themselves (nc is a waitSender)
