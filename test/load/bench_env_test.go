@@ -112,16 +112,21 @@ func slapdPID(t *testing.T, s *slapdtest.Server) int {
 // buildProxy builds cmd/ldapotp into dir: the proxy runs as its own
 // process so that its CPU time can be read from /proc.
 func buildProxy(t *testing.T, dir string) string {
+	return buildCommand(t, dir, "ldapotp", "./cmd/ldapotp")
+}
+
+// buildCommand builds the module's command pkg into dir/name.
+func buildCommand(t *testing.T, dir, name, pkg string) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("the bench builds the proxy with the go command, which is not in PATH: %v", err)
+		t.Fatalf("the bench builds %s with the go command, which is not in PATH: %v", pkg, err)
 	}
-	bin := filepath.Join(dir, "ldapotp")
-	cmd := exec.Command(gobin, "build", "-o", bin, "./cmd/ldapotp")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command(gobin, "build", "-o", bin, pkg)
 	cmd.Dir = slapdtest.ModuleRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ldapotp: %v\n%s", err, out)
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }

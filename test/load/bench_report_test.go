@@ -38,7 +38,8 @@ func (b *bench) table() {
 	}
 	b.printf("ratio row: ops/s ratio, the p50 the proxy adds, the ratio of each round's pair of runs.\n" +
 		"CPU/op: process CPU time over the rounds / successful ops. other: machine CPU not charged to the\n" +
-		"proxy, that slapd or the load generator (other processes, interrupts), as a share of the machine.\n")
+		"proxy, that slapd or the load generator (other processes, interrupts), as a share of the machine.\n" +
+		"ref-* rows: a reference proxy that only forwards bytes stands in the proxy's place (and CPU column).\n")
 }
 
 // us formats a duration in microseconds.

@@ -31,6 +31,8 @@ import (
 // compares OTPme session re-binds through an OTPme proxy (memory store, then
 // directory store) with slapo-otp's HOTP binds, and counts the directory
 // operations of a session hit;
+// it measures the plain-bind and search loads through two reference proxies
+// that only forward bytes (bench_ref_test.go);
 // then PASS/MISS per target of the performance issue. A missed target does
 // not fail the test (it is a measurement); failed operations do.
 //
@@ -62,9 +64,11 @@ func TestBench(t *testing.T) {
 		Counts{HOTP: benchHOTPUsers})
 
 	sessMem, sessDir := b.otpmeEndpoints(t, plainDef)
+	refs, refNote := startReferences(t, b, plainDef)
 
 	b.printf("\n== A/B comparisons: %d rounds of %v per side, alternating\n", b.rounds, b.round)
-	for _, c := range comparisons(plainDef, otpDef, plainNoSync, otpNoSync, sessMem, sessDir) {
+	cs := comparisons(plainDef, otpDef, plainNoSync, otpNoSync, sessMem, sessDir)
+	for _, c := range withReferences(cs, refs, plainDef.direct()) {
 		if b.only != nil && !b.only.MatchString(c.key) {
 			continue
 		}
@@ -75,6 +79,7 @@ func TestBench(t *testing.T) {
 	b.census(t)
 	b.profiles(t.Context(), plainDef)
 	b.idle = b.idleConnections(t, plainDef)
+	b.printReferences(refNames(refs), refNote)
 	b.targets()
 	b.printf("\noutput (logs, profiles, report): %s\n", b.out)
 }
@@ -203,6 +208,9 @@ func (b *bench) machine() {
 		runtime.NumCPU(), model, mem, strings.TrimSpace(string(kernel)), runtime.Version())
 	b.printf("== slapd: %s; proxy built from %s\n", b.command("/usr/sbin/slapd", "-VV"),
 		b.command("git", "-C", slapdtest.ModuleRoot(b.t), "describe", "--always", "--dirty"))
+	if hp := haproxyBinary(); hp != "" {
+		b.printf("== reference: %s\n", b.command(hp, "-v"))
+	}
 }
 
 // command returns the first line a command prints, or why it printed none.
