@@ -30,21 +30,27 @@ func echo(t *testing.T) net.Listener {
 	return ln
 }
 
-func TestRelay_ForwardsBothWays(t *testing.T) {
-	up := echo(t)
+// through starts a relay to target and returns a connection to it, with a
+// deadline so that a broken relay fails the test instead of hanging it.
+func through(t *testing.T, target string) net.Conn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go serve(ln, up.Addr().String())
-	defer ln.Close()
-
+	t.Cleanup(func() { ln.Close() })
+	go serve(ln, target)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+func TestRelay_ForwardsBothWays(t *testing.T) {
+	c := through(t, echo(t).Addr().String())
 	want := bytes.Repeat([]byte("ldap"), 50_000) // larger than one buffer
 	go c.Write(want)
 	got := make([]byte, len(want))
@@ -69,19 +75,7 @@ func TestRelay_ClosesWhenUpstreamCloses(t *testing.T) {
 			c.Close()
 		}
 	}()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go serve(ln, up.Addr().String())
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	got, err := io.ReadAll(c)
+	got, err := io.ReadAll(through(t, up.Addr().String()))
 	if err != nil || string(got) != "bye" {
 		t.Fatalf("read %q, %v; want \"bye\" then EOF", got, err)
 	}
