@@ -19,7 +19,7 @@ import (
 // another thread because a write to a loopback socket took a few tens of
 // microseconds. On a 2-core machine shared with slapd that hand-off, and
 // the monitor's 20 µs polling it causes, was a quarter of the proxy's CPU
-// per bind (docs/performance.md). Reads and writes on a non-blocking
+// per bind (docs/performance-history.md). Reads and writes on a non-blocking
 // socket return at once, so holding the P through them is safe.
 type rawConn struct {
 	net.Conn // addresses, deadlines, Close

@@ -23,7 +23,7 @@ import (
 // its own answer from the connection in the bind's goroutine: a client that
 // only binds (a mail server's authentication) costs no hand-off between
 // goroutines, which on a two-core machine cost a bind as much CPU as the
-// rest of its relay (docs/performance.md). Such a bind is written by the
+// rest of its relay (docs/performance-history.md). Such a bind is written by the
 // read that waits for its answer (sendOnWait), once that read has found
 // the connection quiet: a connection nobody read may have been closed by
 // the directory or sent a notice of disconnection, and then the bind is

@@ -19,7 +19,7 @@ import (
 // and one more per proxy: measured here, a service account's counter
 // compare-and-swap cost slapd 230 µs of CPU with the search instead of
 // 140 µs, and with default durability slapd wrote 1,150 instead of 1,500
-// counters a second (docs/performance.md). A poll costs the directory the
+// counters a second (docs/performance-history.md). A poll costs the directory the
 // same whatever the write rate: nothing when nothing changed, else the
 // changed entries and the entryUUIDs of the others (or, with
 // syncprov-sessionlog, only what changed).
