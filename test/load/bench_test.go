@@ -80,6 +80,7 @@ func TestBench(t *testing.T) {
 	b.profiles(t.Context(), plainDef)
 	b.idle = b.idleConnections(t, plainDef)
 	b.printReferences(refNames(refs), refNote)
+	b.budgets(refNames(refs))
 	b.targets()
 	b.printf("\noutput (logs, profiles, report): %s\n", b.out)
 }
@@ -262,12 +263,16 @@ type side struct {
 
 // otherShare is otherCPU as a share of the machine's capacity over the
 // side's rounds.
-func (s *side) otherShare() float64 {
+func (s *side) otherShare() float64 { return s.share(s.otherCPU) }
+
+// share is a CPU time as a share of the machine's capacity over the side's
+// rounds.
+func (s *side) share(cpu time.Duration) float64 {
 	wall := s.total().Elapsed
 	if wall <= 0 {
 		return 0
 	}
-	return float64(s.otherCPU) / float64(wall*time.Duration(runtime.NumCPU()))
+	return float64(cpu) / float64(wall*time.Duration(runtime.NumCPU()))
 }
 
 // total is the side's rounds combined.
