@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +31,19 @@ func echo(t *testing.T) net.Listener {
 	return ln
 }
 
+// servers are the relay's ways of serving: goroutines, and on Linux epoll
+// event loops.
+func servers() map[string]func(net.Listener, string) {
+	m := map[string]func(net.Listener, string){"goroutines": serve}
+	if runtime.GOOS == "linux" {
+		m["epoll"] = func(ln net.Listener, to string) { epollServe(ln, to, 2) }
+	}
+	return m
+}
+
 // through starts a relay to target and returns a connection to it, with a
 // deadline so that a broken relay fails the test instead of hanging it.
-func through(t *testing.T, target string) net.Conn {
+func through(t *testing.T, serve func(net.Listener, string), target string) net.Conn {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,42 +61,52 @@ func through(t *testing.T, target string) net.Conn {
 }
 
 func TestRelay_ForwardsBothWays(t *testing.T) {
-	c := through(t, echo(t).Addr().String())
-	want := bytes.Repeat([]byte("ldap"), 50_000) // larger than one buffer
-	go c.Write(want)
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("read back: %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("relayed bytes differ from the bytes sent")
+	for name, serve := range servers() {
+		t.Run(name, func(t *testing.T) {
+			c := through(t, serve, echo(t).Addr().String())
+			want := bytes.Repeat([]byte("ldap"), 50_000) // larger than one buffer
+			go c.Write(want)
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatal("relayed bytes differ from the bytes sent")
+			}
+		})
 	}
 }
 
 func TestRelay_ClosesWhenUpstreamCloses(t *testing.T) {
-	up, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	go func() {
-		c, err := up.Accept()
-		if err == nil {
-			c.Write([]byte("bye"))
-			c.Close()
-		}
-	}()
-	got, err := io.ReadAll(through(t, up.Addr().String()))
-	if err != nil || string(got) != "bye" {
-		t.Fatalf("read %q, %v; want \"bye\" then EOF", got, err)
+	for name, serve := range servers() {
+		t.Run(name, func(t *testing.T) {
+			up, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			go func() {
+				c, err := up.Accept()
+				if err == nil {
+					c.Write([]byte("bye"))
+					c.Close()
+				}
+			}()
+			got, err := io.ReadAll(through(t, serve, up.Addr().String()))
+			if err != nil || string(got) != "bye" {
+				t.Fatalf("read %q, %v; want \"bye\" then EOF", got, err)
+			}
+		})
 	}
 }
 
-func TestRun_LoopbackOnly(t *testing.T) {
+func TestRun_UsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-to", "192.0.2.1:389"},
 		{"-to", "example.com:389"},
 		{"-listen", "0.0.0.0:0", "-to", "127.0.0.1:389"},
+		{"-to", "127.0.0.1:389", "-epoll", "-1"},
+		{"-to", "127.0.0.1:389", "-epoll", "1000"},
 		{},
 	} {
 		var out, errb strings.Builder
@@ -108,4 +129,34 @@ func TestRun_PrintsListenAddress(t *testing.T) {
 		t.Fatalf("dial the printed address %q: %v", line, err)
 	}
 	c.Close()
+}
+
+func TestRelay_ClosesUpstreamWhenClientCloses(t *testing.T) {
+	for name, serve := range servers() {
+		t.Run(name, func(t *testing.T) {
+			up, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer up.Close()
+			ended := make(chan error, 1)
+			go func() {
+				c, err := up.Accept()
+				if err != nil {
+					ended <- err
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				_, err = io.ReadAll(c) // returns at EOF, or fails at the deadline
+				ended <- err
+			}()
+			c := through(t, serve, up.Addr().String())
+			c.Write([]byte("hello"))
+			c.Close()
+			if err := <-ended; err != nil {
+				t.Fatalf("upstream connection did not end when the client closed: %v", err)
+			}
+		})
+	}
 }
