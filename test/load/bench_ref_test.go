@@ -23,6 +23,8 @@ import (
 //
 //   - relay (test/relay): the usual Go design, a goroutine per direction
 //     reading and writing with plain syscalls. Always run.
+//   - relay-epoll (test/relay -epoll 2): the same relay served by two event
+//     loops, OS threads blocked in epoll_wait, outside Go's scheduler. Always run.
 //   - haproxy: HAProxy in TCP mode, a tuned C event loop. Run when the
 //     haproxy binary is installed (make bench installs it as root).
 
@@ -38,7 +40,7 @@ type refProc struct {
 // could not run.
 func startReferences(t *testing.T, b *bench, d *directory) (eps []endpoint, note string) {
 	t.Helper()
-	procs := []*refProc{startRelay(t, b, d)}
+	procs := []*refProc{startRelay(t, b, d, "relay"), startRelay(t, b, d, "relay-epoll", "-epoll", "2")}
 	if hp, why := startHAProxy(t, b, d); hp != nil {
 		procs = append(procs, hp)
 	} else {
@@ -53,11 +55,12 @@ func startReferences(t *testing.T, b *bench, d *directory) (eps []endpoint, note
 	return eps, note
 }
 
-// startRelay builds and starts test/relay; it prints its address first.
-func startRelay(t *testing.T, b *bench, d *directory) *refProc {
+// startRelay builds and starts test/relay with args; it prints its address
+// first.
+func startRelay(t *testing.T, b *bench, d *directory, name string, args ...string) *refProc {
 	t.Helper()
 	bin := buildCommand(t, b.out, "relay", "./test/relay")
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-to", d.srv.Addr)
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0", "-to", d.srv.Addr}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +80,7 @@ func startRelay(t *testing.T, b *bench, d *directory) *refProc {
 		if addr == "" {
 			t.Fatal("relay printed no address")
 		}
-		return &refProc{name: "relay", cmd: cmd, addr: addr}
+		return &refProc{name: name, cmd: cmd, addr: addr}
 	case <-time.After(10 * time.Second):
 		t.Fatal("relay printed no address within 10s")
 	}
