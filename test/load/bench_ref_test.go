@@ -180,7 +180,7 @@ func refKey(ref, key string) string { return "ref-" + ref + "-" + key }
 // reference proxies' ratios in the same run.
 func (b *bench) printReferences(names []string, note string) {
 	b.printf("\n== reference proxies that forward bytes and do no LDAP work (not targets; same slapd, same run)\n")
-	b.printf("%-24s %-10s %8s %10s\n", "comparison", "proxy", "ratio", "CPU/op")
+	b.printf("%-24s %-12s %8s %10s\n", "comparison", "proxy", "ratio", "CPU/op")
 	for _, key := range []string{"plain-bind", "search"} {
 		for _, name := range append([]string{"ldapotp"}, names...) {
 			k := key
@@ -191,7 +191,7 @@ func (b *bench) printReferences(names []string, note string) {
 			if o == nil {
 				continue
 			}
-			b.printf("%-24s %-10s %8.2f %10s\n", key+" c=8", name, o.ratio(), us(o.a.perOp(o.a.proxyCPU)))
+			b.printf("%-24s %-12s %8.2f %10s\n", key+" c=8", name, o.ratio(), us(o.a.perOp(o.a.proxyCPU)))
 		}
 	}
 	if note != "" {
