@@ -10,10 +10,7 @@ import (
 
 func TestEpollServe_EndsWithItsListener(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listen(t)
 	returned := make(chan error, 1)
 	go func() { returned <- epollServe(ln, echo(t).Addr().String(), 2) }()
 	c, err := net.Dial("tcp", ln.Addr().String())

@@ -11,14 +11,21 @@ import (
 	"time"
 )
 
-// echo starts a loopback server that echoes each connection.
-func echo(t *testing.T) net.Listener {
+// listen opens a loopback listener that the test closes at its end.
+func listen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// echo starts a loopback server that echoes each connection.
+func echo(t *testing.T) net.Listener {
+	t.Helper()
+	ln := listen(t)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -45,11 +52,7 @@ func servers() map[string]func(net.Listener, string) {
 // deadline so that a broken relay fails the test instead of hanging it.
 func through(t *testing.T, serve func(net.Listener, string), target string) net.Conn {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := listen(t)
 	go serve(ln, target)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -80,11 +83,7 @@ func TestRelay_ForwardsBothWays(t *testing.T) {
 func TestRelay_ClosesWhenUpstreamCloses(t *testing.T) {
 	for name, serve := range servers() {
 		t.Run(name, func(t *testing.T) {
-			up, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer up.Close()
+			up := listen(t)
 			go func() {
 				c, err := up.Accept()
 				if err == nil {
@@ -134,11 +133,7 @@ func TestRun_PrintsListenAddress(t *testing.T) {
 func TestRelay_ClosesUpstreamWhenClientCloses(t *testing.T) {
 	for name, serve := range servers() {
 		t.Run(name, func(t *testing.T) {
-			up, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer up.Close()
+			up := listen(t)
 			ended := make(chan error, 1)
 			go func() {
 				c, err := up.Accept()
