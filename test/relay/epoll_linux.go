@@ -184,17 +184,20 @@ func epollWait(ep int, events []syscall.EpollEvent) (int, error) {
 	return int(n), nil
 }
 
+// writeTimeout bounds how long writeAll waits for a peer to read.
+var writeTimeout = 10 * time.Second
+
 // writeAll writes b to the non-blocking fd, waiting out a full socket
 // buffer (LDAP requests and answers are small: it hardly ever happens),
-// for at most 10s: a peer that reads nothing for that long ends its pair
-// rather than stall the loop for good.
+// for at most writeTimeout: a peer that reads nothing for that long ends
+// its pair rather than stall the loop for good.
 func writeAll(fd int, b []byte) error {
 	var deadline time.Time
 	for len(b) > 0 {
 		n, err := syscall.Write(fd, b)
 		if err == syscall.EAGAIN || err == syscall.EINTR {
 			if deadline.IsZero() {
-				deadline = time.Now().Add(10 * time.Second)
+				deadline = time.Now().Add(writeTimeout)
 			} else if time.Now().After(deadline) {
 				return syscall.ETIMEDOUT
 			}

@@ -40,3 +40,31 @@ func TestEpollServe_EndsWithItsListener(t *testing.T) {
 		t.Errorf("GOMAXPROCS = %d after epollServe, want %d as before", got, procs)
 	}
 }
+
+func TestEpollServe_EndsAPairWhosePeerStopsReading(t *testing.T) {
+	saved := writeTimeout
+	writeTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { writeTimeout = saved })
+	ln := listen(t)
+	returned := make(chan error, 1)
+	go func() { returned <- epollServe(ln, echo(t).Addr().String(), 1) }()
+	t.Cleanup(func() { ln.Close(); <-returned }) // the loop is gone before writeTimeout is restored
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Send without reading: the echoed bytes fill the client's socket
+	// buffers until the loop's write to it cannot go on, and the loop must
+	// then end the pair, which makes the client's own writes fail.
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	chunk := make([]byte, 64<<10)
+	for sent := 0; ; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("the loop still held the pair after 10s and %d bytes sent", sent)
+			}
+			return // reset by the relay: the pair ended
+		}
+	}
+}
