@@ -44,7 +44,10 @@ type Config struct {
 	ServicePasswordFile string `yaml:"service_password_file"`
 	// ServicePassword is the loaded password (not a config key).
 	ServicePassword Secret `yaml:"-"`
-	// ServicePoolSize: service-account connections. Default 4.
+	// ServicePoolSize: service-account connections shared by all binds.
+	// Default 4. On plain ldap:// and ldapi:// upstreams (Linux) each
+	// counter write also borrows a connection of its own, up to 32 at
+	// once, kept open for the next.
 	ServicePoolSize int `yaml:"service_pool_size"`
 	// AllowAnonymous: pass anonymous binds (empty DN and password) to the
 	// upstream. Default false: answered inappropriateAuthentication (48).

@@ -54,9 +54,10 @@ var (
 // pool of connections, each bound as the service account, shared by all
 // binds, requests multiplexed on each by message ID. The bind path's reads
 // and swaps go over the proxy's own wire code (svcConn); the OTPme store
-// and the admin tool use a second, go-ldap pool for everything else. Both
-// are dialled on first use, and a broken connection is redialled on next
-// use.
+// and the admin tool use a second, go-ldap pool for everything else. Where
+// connections can be probed, a swap borrows one of its own instead
+// (swapPool). All are dialled on first use, and a broken connection is
+// redialled on next use.
 type ServiceDirectory struct {
 	target   Target
 	dn       string
@@ -65,6 +66,7 @@ type ServiceDirectory struct {
 	next     atomic.Uint64
 	slots    []*dirSlot
 	fast     []*svcSlot
+	swaps    swapPool
 }
 
 type dirSlot struct {
@@ -81,6 +83,10 @@ func NewServiceDirectory(t Target, dn string, password Secret, size int, timeout
 		d.slots[i] = &dirSlot{}
 		d.fast[i] = &svcSlot{}
 	}
+	d.swaps.dial = func(ctx context.Context) (*swapConn, error) {
+		return dialSwapConn(ctx, t, dn, password, timeout)
+	}
+	d.swaps.off.Store(t.IsTLS() || !rawIOSupported)
 	return d
 }
 
@@ -97,6 +103,7 @@ func (d *ServiceDirectory) Close() {
 	for _, s := range d.fast {
 		s.close()
 	}
+	d.swaps.close()
 }
 
 // conn returns a live, bound connection of the next slot.
@@ -224,6 +231,14 @@ func (d *ServiceDirectory) Swap(ctx context.Context, dn string, swaps []Swap, as
 func (d *ServiceDirectory) StartSwap(ctx context.Context, dn string, swaps []Swap, assert *Assertion) func() error {
 	fail := func(err error) func() error {
 		return func() error { return fmt.Errorf("modify %q: %w", dn, err) }
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
+	}
+	if sc, err := d.swaps.get(ctx); sc != nil {
+		return d.swaps.startSwap(ctx, sc, d.timeout, dn, swaps, assert)
+	} else if err != nil {
+		return fail(err)
 	}
 	c, err := d.svc(ctx)
 	if err != nil {

@@ -166,3 +166,19 @@ func (c *rawConn) writeAll(fd uintptr) bool {
 	}
 	return true
 }
+
+// quiet reports, without blocking, that the connection is open and nothing
+// has arrived on it: a peek finds no data and no end of stream.
+func (c *rawConn) quiet() bool {
+	var b [1]byte
+	idle := false
+	err := c.rc.Control(func(fd uintptr) {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		idle = errno == syscall.EAGAIN
+	})
+	return err == nil && idle
+}
+
+// rawIOSupported: plain TCP and Unix connections get raw socket calls.
+const rawIOSupported = true
