@@ -194,6 +194,21 @@ func TestFault_LinkCut(t *testing.T) {
 	assert.Equal(t, fmt.Sprint(f.next-1), f.counter(t))
 }
 
+// TestFault_IdleConnectionsCut: every connection to the directory drops
+// while the proxy is idle; the next bind works at its first try (no
+// pooled connection is used after the directory's side closed it).
+func TestFault_IdleConnectionsCut(t *testing.T) {
+	f := newFaultSetup(t)
+	f.recovers(t)
+	for range 3 { // a bound client's upstream, the service and counter-write connections
+		f.link.cut()
+		time.Sleep(100 * time.Millisecond) // the closes reach the proxy
+		code, _ := f.bind(t)
+		require.Equal(t, 0, code, "the first bind after the cut")
+	}
+	assert.Equal(t, fmt.Sprint(f.next-1), f.counter(t))
+}
+
 // TestFault_WriteBackRefused: the directory refuses the counter write (ACL);
 // the bind is refused and the counter does not move.
 func TestFault_WriteBackRefused(t *testing.T) {
