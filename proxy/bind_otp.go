@@ -141,7 +141,7 @@ func (v *otpVerifier) spent(ctx context.Context, req *BindRequest, m *otpMatch, 
 		return err
 	}
 	v.tokens.Invalidate(m.token.DN)
-	fresh, err := v.tryToken(ctx, req, m.token.DN, m.kind, true)
+	fresh, _, err := v.tryToken(ctx, req, m.token.DN, m.kind, true)
 	switch {
 	case err != nil:
 		return err
@@ -204,26 +204,40 @@ func (v *otpVerifier) find(ctx context.Context, req *BindRequest) (*otpMatch, er
 }
 
 // try checks the credential against one token. (nil, nil) means no match.
+// A token entry from the cache that does not match is read again, with its
+// params, and the code checked once more: the cache may lag behind a
+// secret an admin replaced or a counter an admin lowered, and it must not
+// refuse a code the directory's state accepts (spent makes sure it accepts
+// none the state refuses). A refused code costs one read, as every bind
+// does with slapo-otp.
 func (v *otpVerifier) try(ctx context.Context, req *BindRequest, dn string, kind schema.Kind) (*otpMatch, error) {
-	return v.tryToken(ctx, req, dn, kind, false)
+	event := req.Event
+	m, cached, err := v.tryToken(ctx, req, dn, kind, false)
+	if m != nil || !cached || errors.Is(err, ErrUnavailable) {
+		return m, err
+	}
+	req.trace("no match on the cached token entry: reading it again", "token", dn)
+	req.Event = event // decided again on the fresh entry
+	m, _, err = v.tryToken(ctx, req, dn, kind, true)
+	return m, err
 }
 
-// tryToken is try, reading the token from the directory when fresh is set
-// and from the token cache otherwise.
-func (v *otpVerifier) tryToken(ctx context.Context, req *BindRequest, dn string, kind schema.Kind, fresh bool) (*otpMatch, error) {
+// tryToken is try, reading the token and its params from the directory
+// when fresh is set and from the caches otherwise; cached says the token
+// entry came from the cache.
+func (v *otpVerifier) tryToken(ctx context.Context, req *BindRequest, dn string, kind schema.Kind, fresh bool) (m *otpMatch, cached bool, err error) {
 	e, cached, err := v.tokens.read(ctx, dn, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("read %s token: %w", kind, err)
+		return nil, false, fmt.Errorf("read %s token: %w", kind, err)
 	}
 	tok, err := schema.DecodeToken(e, kind)
 	if err != nil {
-		return nil, err
+		return nil, cached, err
 	}
-	pe, err := v.params.Read(ctx, tok.ParamsDN)
+	pe, _, err := v.params.read(ctx, tok.ParamsDN, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("read params of token %q: %w", dn, err)
+		return nil, cached, fmt.Errorf("read params of token %q: %w", dn, err)
 	}
-	var m *otpMatch
 	if kind == schema.HOTP {
 		m, err = v.tryHOTP(req, tok, pe)
 	} else {
@@ -232,7 +246,7 @@ func (v *otpVerifier) tryToken(ctx context.Context, req *BindRequest, dn string,
 	if m != nil {
 		m.kind, m.cached = kind, cached
 	}
-	return m, err
+	return m, cached, err
 }
 
 func (v *otpVerifier) tryHOTP(req *BindRequest, tok schema.Token, pe schema.Entry) (*otpMatch, error) {

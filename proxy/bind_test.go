@@ -25,11 +25,13 @@ type fakeDirectory struct {
 	mu      sync.Mutex
 	entries map[string]map[string][]string
 	down    bool
+	reads   int
 }
 
 func (d *fakeDirectory) Read(_ context.Context, dn string, _ []string) (schema.Entry, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.reads++
 	if d.down {
 		return schema.Entry{}, ErrUnavailable
 	}
@@ -267,4 +269,41 @@ func TestBindChain_TokenCache(t *testing.T) {
 	code, _ = bind(b, "alicepw"+hotp(7))
 	assert.Equal(t, Success, code, "a fresh code works after the re-read")
 	assert.Equal(t, "7", dir.get(hotpDN, "oathHOTPCounter"))
+}
+
+// TestBindChain_TokenCacheRefusal: a code refused on cached token and
+// params entries is checked once more on fresh ones (the admin may have
+// lowered the counter since), at the cost of those two reads; a code
+// accepted on them costs none.
+func TestBindChain_TokenCacheRefusal(t *testing.T) {
+	dir := newFakeDirectory(false)
+	s := &Server{cfg: Config{TOTPDrift: DriftParams, TokenCacheTTL: time.Hour, ParamsCacheTTL: time.Hour}, dir: dir,
+		now: func() time.Time { return testNow }}
+	h := s.bindChain()
+	bind := func(pw string) ResultCode {
+		up := &fakeUpstream{passwords: map[string]string{userDN: "alicepw"}}
+		req := &BindRequest{ID: 1, Version: 3, DN: userDN, Password: NewSecret([]byte(pw)), Received: testNow,
+			Upstream: up, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		return h.Bind(context.Background(), req).Code
+	}
+	require.Equal(t, Success, bind("alicepw"+hotp(5)))
+	reads := func() int {
+		dir.mu.Lock()
+		defer dir.mu.Unlock()
+		n := dir.reads
+		dir.reads = 0
+		return n
+	}
+	reads()
+	require.Equal(t, Success, bind("alicepw"+hotp(6)))
+	// Every bind here reads the user entry (this chain has no user index).
+	assert.Equal(t, 1, reads(), "accepted on cached entries")
+	require.Equal(t, InvalidCredentials, bind("alicepw"+hotp(6)))
+	assert.Equal(t, 1+2, reads(), "refused: token and params read again")
+
+	dir.mu.Lock()
+	dir.entries[strings.ToLower(hotpDN)]["oathHOTPCounter"] = []string{"2"}
+	dir.mu.Unlock()
+	assert.Equal(t, Success, bind("alicepw"+hotp(3)), "a code after the lowered counter")
+	assert.Equal(t, "3", dir.get(hotpDN, "oathHOTPCounter"))
 }

@@ -56,14 +56,17 @@ type Config struct {
 	// the params entry) or "track" (the token's last drift is read back).
 	TOTPDrift DriftMode `yaml:"totp_drift"`
 	// ParamsCacheTTL: how long an OATH params entry read from the directory
-	// is reused (a change to one is in force after at most this). Default
-	// 5s; negative: read on every bind.
+	// is reused. A change that narrows what is accepted (a shorter
+	// look-ahead or window) is in force after at most this; one that widens
+	// it at once, as a code refused under cached params is checked again
+	// on fresh ones. Default 5s; negative: read on every bind.
 	ParamsCacheTTL time.Duration `yaml:"params_cache_ttl"`
 	// TokenCacheTTL: how long an OATH token entry read from the directory
-	// is reused. Safe against replay and secret changes: the commit is a
-	// compare-and-swap that also asserts the cached secret, and a failed
-	// commit re-reads the token. A counter an admin lowers is honoured
-	// after at most this. Default 5s; negative: read on every bind.
+	// is reused. It changes no answer: the commit is a compare-and-swap
+	// that also asserts the cached secret (a failed commit re-reads the
+	// token), and a code refused on a cached entry is checked again on a
+	// fresh one (a new secret, a counter an admin lowered). Default 5s;
+	// negative: read on every bind.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// UserIndex: "auto" (default) keeps the directory's OTP users in memory,
 	// fed by content synchronization (RFC 4533) of every naming context, so
