@@ -19,20 +19,9 @@ import (
 // refused at once — the commit asserts the cached secret — and the new
 // secret's codes work.
 func TestTokenCache_SecretRotated(t *testing.T) {
-	plain := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true})
-	p := startProxy(t, plain, func(c *proxy.Config) { c.TokenCacheTTL = time.Hour })
-	sc := scenario{tokens: map[string]tokenDef{"h": {lookAhead: "5"}}, users: map[string]userDef{"a": {hotp: "h"}}}
-	d := &dataset{prefix: "rot", keys: newKeys(sc.tokens)}
-	d.load(t, plain, sc)
-	e := &env{sc: sc, data: d}
+	plain, p, d, e := cacheSetup(t, "rot")
 	require.Equal(t, 0, bindCode(t, p.URL, d.userDN("a"), pwA+e.hotp("h", 0), 5*time.Second), "the token is now cached")
-
-	newKey := make([]byte, 20)
-	_, _ = rand.Read(newKey)
-	registerSecret(string(newKey))
-	req := ldap.NewModifyRequest(d.tokenDN("h"), nil)
-	req.Replace("oathSecret", []string{string(newKey)})
-	require.NoError(t, plain.Admin(t).Modify(req))
+	newKey := replaceSecret(t, plain, d.tokenDN("h"), nil)
 
 	assert.Equal(t, 49, bindCode(t, p.URL, d.userDN("a"), pwA+e.hotp("h", 1), 5*time.Second), "old secret refused despite the cache")
 	assert.Equal(t, "0", readAttr(t, plain.Admin(t), d.tokenDN("h"), counterAttr), "nothing spent")
@@ -46,14 +35,7 @@ func TestTokenCache_SecretRotated(t *testing.T) {
 func TestTokenCache_NewSecretFirst(t *testing.T) {
 	plain, p, d, e := cacheSetup(t, "nsf")
 	require.Equal(t, 0, bindCode(t, p.URL, d.userDN("a"), pwA+e.hotp("h", 0), 5*time.Second), "the token is now cached")
-
-	newKey := make([]byte, 20)
-	_, _ = rand.Read(newKey)
-	registerSecret(string(newKey))
-	req := ldap.NewModifyRequest(d.tokenDN("h"), nil)
-	req.Replace("oathSecret", []string{string(newKey)})
-	req.Replace(counterAttr, []string{"0"})
-	require.NoError(t, plain.Admin(t).Modify(req))
+	newKey := replaceSecret(t, plain, d.tokenDN("h"), func(req *ldap.ModifyRequest) { req.Replace(counterAttr, []string{"0"}) })
 
 	assert.Equal(t, 0, bindCode(t, p.URL, d.userDN("a"), pwA+oath.Code(oath.SHA1, newKey, 1, 6), 5*time.Second))
 	assert.Equal(t, "1", readAttr(t, plain.Admin(t), d.tokenDN("h"), counterAttr))
@@ -85,4 +67,20 @@ func cacheSetup(t *testing.T, prefix string) (*slapdtest.Server, *runningProxy, 
 	d := &dataset{prefix: prefix, keys: newKeys(sc.tokens)}
 	d.load(t, plain, sc)
 	return plain, p, d, &env{sc: sc, data: d}
+}
+
+// replaceSecret gives the token a new random secret, as a re-enrolment
+// does (more changes in the same modify if also is set), and returns it.
+func replaceSecret(t *testing.T, s *slapdtest.Server, dn string, also func(*ldap.ModifyRequest)) []byte {
+	t.Helper()
+	key := make([]byte, 20)
+	_, _ = rand.Read(key)
+	registerSecret(string(key))
+	req := ldap.NewModifyRequest(dn, nil)
+	req.Replace("oathSecret", []string{string(key)})
+	if also != nil {
+		also(req)
+	}
+	require.NoError(t, s.Admin(t).Modify(req))
+	return key
 }
