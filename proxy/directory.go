@@ -235,10 +235,10 @@ func (d *ServiceDirectory) StartSwap(ctx context.Context, dn string, swaps []Swa
 	if err := ctx.Err(); err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
 	}
-	if sc, err := d.swaps.get(ctx); sc != nil {
+	// A connection of its own if one can be had; if not (all lent, or the
+	// directory refuses one more connection), a shared one.
+	if sc, _ := d.swaps.get(ctx); sc != nil {
 		return d.swaps.startSwap(ctx, sc, d.timeout, dn, swaps, assert)
-	} else if err != nil {
-		return fail(err)
 	}
 	c, err := d.svc(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"runtime"
 	"sync"
@@ -176,4 +177,17 @@ func TestSwapConnectionReturnedAfterClose(t *testing.T) {
 	d.swaps.put(c, false)
 	assert.Empty(t, d.swaps.idle)
 	assert.False(t, c.qp.quiet(), "the connection is closed")
+}
+
+// A swap that cannot dial a connection of its own (the directory takes no
+// more connections) goes over the shared one instead of failing.
+func TestSwapConnectionDialFails(t *testing.T) {
+	requireLending(t)
+	_, target := newScriptedDirectory(t, swapOK)
+	d := newTestServiceDirectory(t, target, time.Second)
+	d.swaps.dial = func(context.Context) (*swapConn, error) {
+		return nil, fmt.Errorf("%w: too many connections", ErrUnavailable)
+	}
+	require.NoError(t, testSwap(t, t.Context(), d))
+	assert.Zero(t, d.swaps.lent)
 }
