@@ -147,43 +147,93 @@ func schemaTokens(s string) []string {
 // key. The key lists the RDNs in order, each as its AVAs sorted, each AVA
 // as the type's OID and the folded value.
 func (r namingRules) dnKey(dn string) (key string, ok bool) {
-	if dn == "" {
+	var buf [256]byte
+	k, ok := r.appendDNKey(buf[:0], dn)
+	if !ok {
 		return "", false
 	}
-	var b strings.Builder
-	for rdn := range strings.SplitSeq(dn, ",") {
-		// An escaped separator splits a value here; such a DN is refused by
-		// splitValue below (a trailing lone backslash), never mis-keyed.
-		avas, ok := r.rdnKey(rdn)
-		if !ok {
-			return "", false
-		}
-		b.WriteString(avas)
-		b.WriteByte(0)
-	}
-	return b.String(), true
+	return string(k), true
 }
 
-// rdnKey keys one RDN: its AVAs, sorted, joined by 0x01.
-func (r namingRules) rdnKey(rdn string) (string, bool) {
-	parts := strings.Split(rdn, "+")
-	for i, ava := range parts {
-		typ, val, found := strings.Cut(ava, "=")
-		if !found {
-			return "", false
+// appendDNKey appends dn's key (see dnKey) to dst. A lookup that keys into
+// a stack buffer allocates nothing for a DN of single-valued RDNs in plain
+// ASCII without escapes, which is what binds send.
+func (r namingRules) appendDNKey(dst []byte, dn string) ([]byte, bool) {
+	if dn == "" {
+		return dst, false
+	}
+	for rdn := range strings.SplitSeq(dn, ",") {
+		// An escaped separator splits a value here; such a DN is refused by
+		// unescapeValue (a trailing lone backslash), never mis-keyed.
+		var ok bool
+		if dst, ok = r.appendRDNKey(dst, rdn); !ok {
+			return dst, false
 		}
-		oid, known := r.oid[strings.ToLower(strings.TrimSpace(typ))]
-		if !known || !r.foldable[oid] {
-			return "", false
-		}
-		v, ok := unescapeValue(val)
+		dst = append(dst, 0)
+	}
+	return dst, true
+}
+
+// appendRDNKey appends the key of one RDN: its AVAs' keys, sorted, joined
+// by 0x01.
+func (r namingRules) appendRDNKey(dst []byte, rdn string) ([]byte, bool) {
+	if !strings.Contains(rdn, "+") {
+		return r.appendAVAKey(dst, rdn)
+	}
+	var parts []string // a multi-valued RDN: rare enough to allocate
+	for ava := range strings.SplitSeq(rdn, "+") {
+		k, ok := r.appendAVAKey(nil, ava)
 		if !ok {
-			return "", false
+			return dst, false
 		}
-		parts[i] = oid + "\x02" + fold(v)
+		parts = append(parts, string(k))
 	}
 	slices.Sort(parts)
-	return strings.Join(parts, "\x01"), true
+	for i, p := range parts {
+		if i > 0 {
+			dst = append(dst, 1)
+		}
+		dst = append(dst, p...)
+	}
+	return dst, true
+}
+
+// appendAVAKey appends the key of one AVA: the type's OID, 0x02 and the
+// folded value.
+func (r namingRules) appendAVAKey(dst []byte, ava string) ([]byte, bool) {
+	typ, val, found := strings.Cut(ava, "=")
+	if !found {
+		return dst, false
+	}
+	oid, known := r.typeOID(strings.TrimSpace(typ))
+	if !known || !r.foldable[oid] {
+		return dst, false
+	}
+	v, ok := unescapeValue(val)
+	if !ok {
+		return dst, false
+	}
+	dst = append(append(dst, oid...), 2)
+	return appendFold(dst, v), true
+}
+
+// typeOID looks an attribute type's name or OID up, ignoring case.
+func (r namingRules) typeOID(typ string) (string, bool) {
+	var buf [64]byte
+	if len(typ) > len(buf) || !isPlainASCII(typ) {
+		oid, ok := r.oid[strings.ToLower(typ)]
+		return oid, ok
+	}
+	lower := buf[:len(typ)]
+	for i := range len(typ) {
+		c := typ[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	oid, ok := r.oid[string(lower)] // a lookup by string(bytes) does not allocate
+	return oid, ok
 }
 
 // unescapeValue decodes an RFC 4514 attribute value in string form. BER
@@ -242,41 +292,49 @@ func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
-// fold reduces a value to what every foldable rule keeps of it: the letters
-// and digits of its NFKD form (so accents and other marks are dropped: the
-// directory lower-cases İ to i), each letter replaced by the smallest rune of
-// its case-folding orbit, and each run of ASCII digits without its leading
-// zeros (integerMatch: 007 = 7). Everything else (spaces, punctuation,
-// marks) is dropped. fold is a function of the value, so exact rules are
-// covered as well.
-func fold(v string) string {
-	kept := make([]rune, 0, len(v))
+// appendFold appends what every foldable rule keeps of a value: the
+// letters and digits of its NFKD form (so accents and other marks are
+// dropped: the directory lower-cases İ to i), each letter replaced by the
+// smallest rune of its case-folding orbit, and each run of ASCII digits
+// without its leading zeros (integerMatch: 007 = 7). Everything else
+// (spaces, punctuation, marks) is dropped. The fold is a function of the
+// value, so exact rules are covered as well.
+func appendFold(dst []byte, v string) []byte {
 	if !isPlainASCII(v) {
 		v = norm.NFKD.String(v)
 	}
+	// digit: the last rune kept was an ASCII digit; zeros: a run of
+	// leading zeros is held back until what follows it shows whether one
+	// of them stays (no digit follows) or none (one does).
+	digit, zeros := false, false
 	for _, c := range v {
 		switch {
-		case c >= '0' && c <= '9':
-			kept = append(kept, c)
+		case isASCIIDigit(c):
 		case c < utf8.RuneSelf && (c|0x20) >= 'a' && (c|0x20) <= 'z':
-			kept = append(kept, c&^0x20) // = foldRune(c): the orbit's smallest rune is the upper case
+			c &^= 0x20 // = foldRune(c): the orbit's smallest rune is the upper case
 		case c >= utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c)):
-			kept = append(kept, foldRune(c))
+			c = foldRune(c)
+		default:
+			continue
 		}
-	}
-	out := kept[:0]
-	for i := 0; i < len(kept); i++ {
-		if kept[i] == '0' && (i == 0 || !isASCIIDigit(kept[i-1])) {
-			for i+1 < len(kept) && kept[i+1] == '0' {
-				i++ // leading zeros of a run; the last one stays if the run ends here
-			}
-			if i+1 < len(kept) && isASCIIDigit(kept[i+1]) {
-				continue
-			}
+		switch {
+		case c == '0' && (!digit || zeros):
+			zeros = true
+		case zeros && isASCIIDigit(c):
+			zeros = false
+			dst = utf8.AppendRune(dst, c)
+		case zeros:
+			zeros = false
+			dst = utf8.AppendRune(append(dst, '0'), c)
+		default:
+			dst = utf8.AppendRune(dst, c)
 		}
-		out = append(out, kept[i])
+		digit = isASCIIDigit(c)
 	}
-	return string(out)
+	if zeros {
+		dst = append(dst, '0')
+	}
+	return dst
 }
 
 func isASCIIDigit(c rune) bool { return c >= '0' && c <= '9' }

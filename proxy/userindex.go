@@ -106,8 +106,9 @@ func (x *userIndex) lookup(dn string) (u *schema.User, ok bool) {
 		u := x.byUUID[id].user
 		return &u, true
 	}
-	key, keyed := x.rules.dnKey(dn)
-	if !keyed || x.keys[key] > 0 || !x.covers(dn) {
+	var buf [256]byte
+	key, keyed := x.rules.appendDNKey(buf[:0], dn)
+	if !keyed || x.keys[string(key)] > 0 || !x.covers(dn) {
 		return nil, false // perhaps an OTP user under another spelling of its DN, or outside the bases
 	}
 	return nil, true
