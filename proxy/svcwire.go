@@ -60,15 +60,99 @@ func appendInt(dst []byte, id byte, v int64) []byte {
 	return dst
 }
 
-// encodeMessage wraps a protocol operation (its identifier and content)
-// and optional controls (a complete [0] element) into an LDAPMessage.
-func encodeMessage(id int32, opID byte, op, controls []byte) []byte {
-	body := appendInt(make([]byte, 0, 8+len(op)+len(controls)), berInteger, int64(id))
-	body = appendTLV(body, opID, op)
-	body = append(body, controls...)
-	msg := appendTLV(make([]byte, 0, len(body)+6), berSequence, body)
-	clear(body)
-	return msg
+// berWriter encodes nested BER elements into one buffer: start writes an
+// identifier and a one-byte length, end fills the length in, moving the
+// element's content up when its length takes more bytes. A message costs
+// one allocation when its size was guessed right. A buffer that has to
+// grow is cleared behind it, so a password or secret written into it is
+// not left in a copy.
+type berWriter struct {
+	b     []byte
+	open  [8]int // where the lengths of the open elements are
+	depth int
+}
+
+// newMessage starts an LDAPMessage with its message ID and opens its
+// protocol operation; size is the guess of the operation's content.
+func newMessage(size int, id int64, opID byte) berWriter {
+	w := berWriter{b: make([]byte, 0, size+24)}
+	w.start(berSequence)
+	w.integer(berInteger, id)
+	w.start(opID)
+	return w
+}
+
+// reserve makes room for n more bytes.
+func (w *berWriter) reserve(n int) {
+	if len(w.b)+n <= cap(w.b) {
+		return
+	}
+	b := make([]byte, len(w.b), 2*cap(w.b)+n)
+	copy(b, w.b)
+	clear(w.b)
+	w.b = b
+}
+
+// start opens a constructed element.
+func (w *berWriter) start(id byte) {
+	w.reserve(2)
+	w.b = append(w.b, id, 0)
+	w.open[w.depth] = len(w.b) - 1
+	w.depth++
+}
+
+// end closes the element opened last.
+func (w *berWriter) end() {
+	w.depth--
+	at := w.open[w.depth]
+	n := len(w.b) - at - 1
+	if n < 0x80 {
+		w.b[at] = byte(n)
+		return
+	}
+	k := 1
+	for x := n >> 8; x > 0; x >>= 8 {
+		k++
+	}
+	w.reserve(k)
+	w.b = w.b[:len(w.b)+k]
+	copy(w.b[at+1+k:], w.b[at+1:len(w.b)-k])
+	w.b[at] = 0x80 | byte(k)
+	for i := range k {
+		w.b[at+1+i] = byte(n >> (8 * (k - 1 - i)))
+	}
+}
+
+// str writes a primitive element holding s.
+func (w *berWriter) str(id byte, s string) {
+	w.reserve(len(s) + 6)
+	w.b = appendTLV(w.b, id, s)
+}
+
+// octets writes a primitive element holding v.
+func (w *berWriter) octets(id byte, v []byte) {
+	w.reserve(len(v) + 6)
+	w.b = appendTLV(w.b, id, v)
+}
+
+// integer writes a non-negative INTEGER or ENUMERATED.
+func (w *berWriter) integer(id byte, v int64) {
+	w.reserve(10)
+	w.b = appendInt(w.b, id, v)
+}
+
+// raw writes bytes that are already encoded.
+func (w *berWriter) raw(b ...byte) {
+	w.reserve(len(b))
+	w.b = append(w.b, b...)
+}
+
+// done closes the operation and the message and returns the message.
+func (w *berWriter) done() []byte {
+	for w.depth > 0 {
+		w.end()
+	}
+	return w.b
 }
 
 // encodeBaseRead builds a base-object search for dn returning attrs, with
@@ -88,58 +172,73 @@ var presentObjectClass = appendTLV(nil, berPresent, "objectClass")
 
 // encodeSearch builds a SearchRequest; filter is an encoded Filter.
 func encodeSearch(id int32, base string, scope, sizeLimit, timeLimit int, filter []byte, attrs []string) []byte {
-	var list []byte
+	size := len(base) + len(filter) + 32
 	for _, a := range attrs {
-		list = appendTLV(list, berOctetString, a)
+		size += len(a) + 2
 	}
-	op := make([]byte, 0, len(base)+len(filter)+len(list)+32)
-	op = appendTLV(op, berOctetString, base)
-	op = appendInt(op, berEnumerated, int64(scope))
-	op = appendInt(op, berEnumerated, 0) // derefAliases: never
-	op = appendInt(op, berInteger, int64(sizeLimit))
-	op = appendInt(op, berInteger, int64(timeLimit))
-	op = append(op, berBoolean, 1, 0) // typesOnly: false
-	op = append(op, filter...)
-	op = appendTLV(op, berSequence, list)
-	return encodeMessage(id, 0x60|tagSearchRequest, op, nil)
+	w := newMessage(size, int64(id), 0x60|tagSearchRequest)
+	w.str(berOctetString, base)
+	w.integer(berEnumerated, int64(scope))
+	w.integer(berEnumerated, 0) // derefAliases: never
+	w.integer(berInteger, int64(sizeLimit))
+	w.integer(berInteger, int64(timeLimit))
+	w.raw(berBoolean, 1, 0) // typesOnly: false
+	w.raw(filter...)
+	w.start(berSequence)
+	for _, a := range attrs {
+		w.str(berOctetString, a)
+	}
+	w.end()
+	return w.done()
 }
 
 // encodeSwap builds the modify of Directory.Swap: per swap a delete of the
 // old value (unless there is none) and an add of the new one, and, if
-// assert is set, a critical assertion control. Intermediate buffers that
-// held the asserted value are cleared.
+// assert is set, a critical assertion control.
 func encodeSwap(id int32, dn string, swaps []Swap, assert *Assertion) []byte {
-	var changes []byte
+	size := len(dn) + 8
+	for _, s := range swaps {
+		size += 2*len(s.Attr) + len(s.Old) + len(s.New) + 48
+	}
+	if assert != nil {
+		size += len(oidAssertion) + len(assert.Attr) + len(assert.Value) + 32
+	}
+	w := newMessage(size, int64(id), 0x60|tagModifyRequest)
+	w.str(berOctetString, dn)
+	w.start(berSequence)
 	for _, s := range swaps {
 		if s.Old != "" {
-			changes = appendChange(changes, 1, s.Attr, s.Old) // delete
+			w.change(1, s.Attr, s.Old) // delete
 		}
-		changes = appendChange(changes, 0, s.Attr, s.New) // add
+		w.change(0, s.Attr, s.New) // add
 	}
-	op := appendTLV(appendTLV(nil, berOctetString, dn), berSequence, changes)
-	var controls []byte
+	w.end()
+	w.end() // the operation
 	if assert != nil {
-		ava := appendTLV(appendTLV(nil, berOctetString, assert.Attr), berOctetString, assert.Value)
-		filter := appendTLV(nil, berEquality, ava)
-		ctrl := appendTLV(appendTLV(nil, berOctetString, oidAssertion), berBoolean, []byte{0xff})
-		ctrl = appendTLV(ctrl, berOctetString, filter)
-		controls = appendTLV(nil, berControls, appendTLV(nil, berSequence, ctrl))
-		clear(ava)
-		clear(filter)
-		clear(ctrl)
+		w.start(berControls)
+		w.start(berSequence)
+		w.str(berOctetString, oidAssertion)
+		w.raw(berBoolean, 1, 0xff) // criticality: true
+		w.start(berOctetString)    // controlValue: the Filter
+		w.start(berEquality)
+		w.str(berOctetString, assert.Attr)
+		w.octets(berOctetString, assert.Value)
 	}
-	msg := encodeMessage(id, 0x60|tagModifyRequest, op, controls)
-	clear(controls)
-	return msg
+	return w.done()
 }
 
-// appendChange appends one modify change (operation 0 add, 1 delete) of a
-// single value.
-func appendChange(dst []byte, operation int64, attr, value string) []byte {
-	partial := appendTLV(nil, berOctetString, attr)
-	partial = appendTLV(partial, berSet, appendTLV(nil, berOctetString, value))
-	change := appendTLV(appendInt(nil, berEnumerated, operation), berSequence, partial)
-	return appendTLV(dst, berSequence, change)
+// change writes one modify change (operation 0 add, 1 delete) of a single
+// value.
+func (w *berWriter) change(operation int64, attr, value string) {
+	w.start(berSequence)
+	w.integer(berEnumerated, operation)
+	w.start(berSequence)
+	w.str(berOctetString, attr)
+	w.start(berSet)
+	w.str(berOctetString, value)
+	w.end()
+	w.end()
+	w.end()
 }
 
 // splitMessage returns the message ID, the protocol operation's tag and

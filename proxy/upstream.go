@@ -421,18 +421,15 @@ func plainResult(op []byte) (result, bool) {
 }
 
 // encodeSimpleBind builds a BindRequest message (version 3, simple). The
-// buffers that held the password on the way are cleared.
+// message is the one copy of the password it leaves (see berWriter).
 func encodeSimpleBind(id int64, dn string, password Secret, controls *ber.Packet) []byte {
 	if controls == nil {
-		op := appendInt(make([]byte, 0, len(dn)+len(password.Bytes())+16), berInteger, 3)
-		op = appendTLV(op, berOctetString, dn)
-		op = appendTLV(op, 0x80, password.Bytes()) // simple [0]
-		body := appendInt(make([]byte, 0, len(op)+12), berInteger, id)
-		body = appendTLV(body, 0x60|tagBindRequest, op)
-		msg := appendTLV(make([]byte, 0, len(body)+6), berSequence, body)
-		clear(op)
-		clear(body)
-		return msg
+		pw := password.Bytes()
+		w := newMessage(len(dn)+len(pw)+16, id, 0x60|tagBindRequest)
+		w.integer(berInteger, 3)
+		w.str(berOctetString, dn)
+		w.octets(0x80, pw) // simple [0]
+		return w.done()
 	}
 	return encodeSimpleBindBER(id, dn, password, controls)
 }

@@ -198,12 +198,11 @@ type result struct {
 func encodeResponse(id int64, tag int, r result) []byte {
 	if r.Controls == nil && len(r.Extra) == 0 && id >= 0 && r.Code >= 0 {
 		// The common answer, straight into bytes.
-		op := appendInt(nil, berEnumerated, int64(r.Code))
-		op = appendTLV(op, berOctetString, r.MatchedDN)
-		op = appendTLV(op, berOctetString, r.Message)
-		body := appendInt(make([]byte, 0, len(op)+12), berInteger, id)
-		body = appendTLV(body, 0x60|byte(tag), op)
-		return appendTLV(make([]byte, 0, len(body)+6), berSequence, body)
+		w := newMessage(len(r.MatchedDN)+len(r.Message)+16, id, 0x60|byte(tag))
+		w.integer(berEnumerated, int64(r.Code))
+		w.str(berOctetString, r.MatchedDN)
+		w.str(berOctetString, r.Message)
+		return w.done()
 	}
 	return encodeResponseBER(id, tag, r)
 }

@@ -181,3 +181,45 @@ func BenchmarkBindWire(b *testing.B) {
 		}
 	})
 }
+
+// TestBERWriter_Lengths: nested elements whose lengths take one to four
+// bytes decode as written.
+func TestBERWriter_Lengths(t *testing.T) {
+	for _, n := range []int{0, 127, 128, 255, 256, 65535, 65536, 1 << 24} {
+		v := strings.Repeat("v", n)
+		w := newMessage(0, 7, 0x60|tagCompareRequest) // a size guess far too small: the buffer grows
+		w.start(berSequence)
+		w.str(berOctetString, v)
+		w.end()
+		p, err := ber.DecodePacketErr(w.done())
+		require.NoError(t, err, n)
+		require.Len(t, p.Children, 2)
+		assert.Equal(t, int64(7), p.Children[0].Value)
+		got := p.Children[1].Children[0].Children[0].Data.String()
+		assert.Equal(t, n, len(got))
+		assert.Equal(t, v, got)
+	}
+}
+
+// TestBERWriter_GrowClears: the array a growing message leaves behind
+// holds nothing of what was written into it.
+func TestBERWriter_GrowClears(t *testing.T) {
+	w := newMessage(0, 1, 0x60|tagBindRequest)
+	w.octets(0x80, []byte("secret-one"))
+	old := w.b[:cap(w.b)]
+	require.True(t, bytes.Contains(old, []byte("secret-one")))
+	w.octets(0x80, bytes.Repeat([]byte("x"), 2*cap(w.b))) // cannot fit: grows
+	assert.Equal(t, make([]byte, len(old)), old, "the old array is cleared")
+	assert.True(t, bytes.Contains(w.done(), []byte("secret-one")))
+}
+
+// BenchmarkEncodeSwap: the counter write of an OTP bind, with its
+// assertion control.
+func BenchmarkEncodeSwap(b *testing.B) {
+	b.ReportAllocs()
+	swaps := []Swap{{Attr: "oathHOTPCounter", Old: "1234", New: "1235"}}
+	as := &Assertion{Attr: "oathSecret", Value: []byte("12345678901234567890")}
+	for b.Loop() {
+		_ = encodeSwap(42, "cn=alice-hotp,ou=tokens,dc=example,dc=com", swaps, as)
+	}
+}
