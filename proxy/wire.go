@@ -70,53 +70,53 @@ func readMessage(r *bufio.Reader, max int) ([]byte, error) {
 	if tag != 0x30 {
 		return nil, fmt.Errorf("%w: message starts with tag 0x%02x, want SEQUENCE", ErrMalformed, tag)
 	}
-	hdr := []byte{tag}
-	l, lenBytes, err := readLength(r)
+	var hdr [6]byte // the tag and the length as read
+	hdr[0] = tag
+	l, n, err := readLength(r, hdr[1:])
 	if err != nil {
 		return nil, err
 	}
 	if l > max {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, l, max)
 	}
-	msg := make([]byte, 0, len(hdr)+len(lenBytes)+l)
-	msg = append(append(msg, hdr...), lenBytes...)
-	msg = msg[:len(msg)+l]
-	if _, err := io.ReadFull(r, msg[len(hdr)+len(lenBytes):]); err != nil {
+	msg := make([]byte, 1+n+l)
+	copy(msg, hdr[:1+n])
+	if _, err := io.ReadFull(r, msg[1+n:]); err != nil {
 		return nil, unexpectedEOF(err)
 	}
 	return msg, nil
 }
 
-// readLength reads a BER definite length and returns it with its encoding.
-func readLength(r *bufio.Reader) (int, []byte, error) {
+// readLength reads a BER definite length into enc (room for 5 bytes) and
+// returns it with the number of bytes it took.
+func readLength(r *bufio.Reader, enc []byte) (l, n int, err error) {
 	b, err := r.ReadByte()
 	if err != nil {
-		return 0, nil, unexpectedEOF(err)
+		return 0, 0, unexpectedEOF(err)
 	}
+	enc[0] = b
 	if b < 0x80 {
-		return int(b), []byte{b}, nil
+		return int(b), 1, nil
 	}
-	n := int(b & 0x7f)
-	if n == 0 {
-		return 0, nil, fmt.Errorf("%w: indefinite length", ErrMalformed)
+	k := int(b & 0x7f)
+	if k == 0 {
+		return 0, 0, fmt.Errorf("%w: indefinite length", ErrMalformed)
 	}
-	if n > 4 {
-		return 0, nil, fmt.Errorf("%w: %d length octets", ErrMalformed, n)
+	if k > 4 {
+		return 0, 0, fmt.Errorf("%w: %d length octets", ErrMalformed, k)
 	}
-	enc := []byte{b}
-	l := 0
-	for range n {
+	for i := 1; i <= k; i++ {
 		c, err := r.ReadByte()
 		if err != nil {
-			return 0, nil, unexpectedEOF(err)
+			return 0, 0, unexpectedEOF(err)
 		}
-		enc = append(enc, c)
+		enc[i] = c
 		l = l<<8 | int(c)
 	}
 	if l < 0 || l > 1<<31-1 {
-		return 0, nil, fmt.Errorf("%w: length %d", ErrMalformed, l)
+		return 0, 0, fmt.Errorf("%w: length %d", ErrMalformed, l)
 	}
-	return l, enc, nil
+	return l, 1 + k, nil
 }
 
 func unexpectedEOF(err error) error {
