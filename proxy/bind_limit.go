@@ -31,7 +31,7 @@ func limitRate(perIP, perDN int, now func() time.Time) BindStep {
 	ips, dns := newRateLimiter(perIP, now), newRateLimiter(perDN, now)
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
-			if !ips.allow(hostOf(req.Peer)) || !dns.allow(strings.ToLower(strings.TrimSpace(req.DN))) {
+			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(strings.ToLower(strings.TrimSpace(req.DN)))) {
 				req.Event = "AUTH_RATE_LIMITED"
 				return BindResponse{Code: Busy, Message: "too many bind attempts, try again later"}
 			}
@@ -70,6 +70,10 @@ type bucket struct {
 func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
 	return &rateLimiter{perMinute: perMinute, now: now, buckets: map[string]*bucket{}}
 }
+
+// on reports whether the limiter limits anything (its keys need not be
+// computed otherwise).
+func (l *rateLimiter) on() bool { return l.perMinute > 0 }
 
 // allow takes one token for key, if there is one.
 func (l *rateLimiter) allow(key string) bool {
