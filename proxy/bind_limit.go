@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"hash/maphash"
 	"net"
 	"strings"
 	"sync"
@@ -52,14 +53,26 @@ func hostOf(a net.Addr) string {
 }
 
 // rateLimiter is a token bucket per key: perMinute tokens, refilled
-// continuously. Idle buckets are dropped so the map cannot grow without
-// bound under a spray of keys.
+// continuously. The buckets are spread over shards by key, so that the
+// binds of different users do not wait for one lock. A bucket that has
+// filled up again is the same as none, and the shard's next sweep drops it
+// (a sweep comes once a minute, and as soon as the shard has doubled since
+// the last): a spray of new keys leaves only the buckets of its last
+// moments, not one per key.
 type rateLimiter struct {
 	perMinute int
 	now       func() time.Time
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	swept     time.Time
+	seed      maphash.Seed
+	shards    [rateShards]rateShard
+}
+
+const rateShards = 16
+
+type rateShard struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+	limit   int // sweep before the shard holds more buckets than this
 }
 
 type bucket struct {
@@ -68,7 +81,11 @@ type bucket struct {
 }
 
 func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{perMinute: perMinute, now: now, buckets: map[string]*bucket{}}
+	l := &rateLimiter{perMinute: perMinute, now: now, seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].buckets = map[string]*bucket{}
+	}
+	return l
 }
 
 // on reports whether the limiter limits anything (its keys need not be
@@ -80,16 +97,17 @@ func (l *rateLimiter) allow(key string) bool {
 	if l.perMinute <= 0 {
 		return true
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	s := &l.shards[maphash.String(l.seed, key)%rateShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := l.now()
-	l.sweep(now)
-	b, ok := l.buckets[key]
+	s.sweep(now, l.perMinute)
+	b, ok := s.buckets[key]
 	if !ok {
 		b = &bucket{tokens: float64(l.perMinute), last: now}
-		l.buckets[key] = b
+		s.buckets[key] = b
 	}
-	b.tokens = min(float64(l.perMinute), b.tokens+now.Sub(b.last).Minutes()*float64(l.perMinute))
+	b.tokens = b.at(now, l.perMinute)
 	b.last = now
 	if b.tokens < 1 {
 		return false
@@ -98,15 +116,22 @@ func (l *rateLimiter) allow(key string) bool {
 	return true
 }
 
-// sweep drops buckets that have been full again for a while, once a minute.
-func (l *rateLimiter) sweep(now time.Time) {
-	if now.Sub(l.swept) < time.Minute {
+// at returns the bucket's tokens at now.
+func (b *bucket) at(now time.Time, perMinute int) float64 {
+	return min(float64(perMinute), b.tokens+now.Sub(b.last).Minutes()*float64(perMinute))
+}
+
+// sweep drops the buckets that are full again, once a minute or when the
+// shard has grown to its limit.
+func (s *rateShard) sweep(now time.Time, perMinute int) {
+	if now.Sub(s.swept) < time.Minute && len(s.buckets) < s.limit {
 		return
 	}
-	l.swept = now
-	for k, b := range l.buckets {
-		if now.Sub(b.last) > 2*time.Minute {
-			delete(l.buckets, k)
+	s.swept = now
+	for k, b := range s.buckets {
+		if b.at(now, perMinute) >= float64(perMinute) {
+			delete(s.buckets, k)
 		}
 	}
+	s.limit = max(2*len(s.buckets), 1024)
 }

@@ -1,0 +1,98 @@
+package proxy
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestRateLimiter_PerKey(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newRateLimiter(3, clock.now)
+	for i := range 3 {
+		assert.True(t, l.allow("a"), "attempt %d", i+1)
+	}
+	assert.False(t, l.allow("a"), "the fourth within the minute")
+	assert.True(t, l.allow("b"), "another key has its own bucket")
+	clock.advance(20 * time.Second) // one token back
+	assert.True(t, l.allow("a"))
+	assert.False(t, l.allow("a"))
+	assert.True(t, newRateLimiter(0, clock.now).allow("a"), "0: no limit")
+}
+
+// TestRateLimiter_Spray: a stream of new keys (10,000 a second, each used
+// once, for 10 s) leaves the buckets of its last moments, not one per key,
+// and a key still being limited keeps its bucket through the sweeps.
+func TestRateLimiter_Spray(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newRateLimiter(120, clock.now) // two tokens a second; a used one is back in 0.5 s
+	for l.allow("guesser") {
+	}
+	for i := range 100000 {
+		clock.advance(100 * time.Microsecond)
+		l.allow(fmt.Sprint("uid=", i))
+	}
+	assert.Less(t, bucketCount(l), 20000, "buckets held after 100,000 keys")
+	n := 0
+	for l.allow("guesser") {
+		n++
+	}
+	assert.InDelta(t, 20, n, 1, "the guesser has 10 s worth of tokens, not a fresh bucket")
+}
+
+func TestRateLimiter_Concurrent(t *testing.T) {
+	l := newRateLimiter(1000, time.Now)
+	var wg sync.WaitGroup
+	allowed := make([]int, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				if l.allow("shared") {
+					allowed[g]++
+				}
+				l.allow(fmt.Sprint("own-", g))
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range allowed {
+		total += n
+	}
+	assert.InDelta(t, 1000, total, 5, "the shared key got its minute's worth, from all goroutines together")
+}
+
+// bucketCount returns the number of buckets l holds.
+func bucketCount(l *rateLimiter) int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
+}
