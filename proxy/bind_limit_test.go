@@ -9,48 +9,30 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestRateLimiter_PerKey(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newRateLimiter(3, clock.now)
+	clock := &objClock{now: time.Unix(1e9, 0)}
+	l := newRateLimiter(3, clock.Now)
 	for i := range 3 {
 		assert.True(t, l.allow("a"), "attempt %d", i+1)
 	}
 	assert.False(t, l.allow("a"), "the fourth within the minute")
 	assert.True(t, l.allow("b"), "another key has its own bucket")
-	clock.advance(20 * time.Second) // one token back
+	clock.Advance(20 * time.Second) // one token back
 	assert.True(t, l.allow("a"))
 	assert.False(t, l.allow("a"))
-	assert.True(t, newRateLimiter(0, clock.now).allow("a"), "0: no limit")
+	assert.True(t, newRateLimiter(0, clock.Now).allow("a"), "0: no limit")
 }
 
 // TestRateLimiter_Spray: a stream of new keys (10,000 a second, each used
 // once, for 10 s) leaves the buckets of its last moments, not one per key,
 // and a key still being limited keeps its bucket through the sweeps.
 func TestRateLimiter_Spray(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newRateLimiter(120, clock.now) // two tokens a second; a used one is back in 0.5 s
+	clock := &objClock{now: time.Unix(1e9, 0)}
+	l := newRateLimiter(120, clock.Now) // two tokens a second; a used one is back in 0.5 s
 	for l.allow("guesser") {
 	}
 	for i := range 100000 {
-		clock.advance(100 * time.Microsecond)
+		clock.Advance(100 * time.Microsecond)
 		l.allow(fmt.Sprint("uid=", i))
 	}
 	assert.Less(t, bucketCount(l), 20000, "buckets held after 100,000 keys")
