@@ -87,7 +87,10 @@ func (c *clientConn) handle(ctx context.Context, msg []byte) bool {
 	case tagUnbindRequest:
 		return false
 	case tagExtendedRequest:
-		switch oid := extendedOID(msg); {
+		switch oid, ok := extendedOID(msg); {
+		case !ok:
+			c.write(encodeResponse(env.ID, tagExtendedResponse, result{Code: ProtocolError, Message: "malformed extended request"}))
+			return true
 		case oid == oidStartTLS:
 			return c.startTLS(env)
 		case (oid == oidTxnStart || oid == oidTxnEnd) && !c.srv.cfg.RelayTransactions:
@@ -344,25 +347,34 @@ const (
 	oidTxnEnd   = "1.3.6.1.1.21.3"
 )
 
-// extendedOID returns the requestName of an ExtendedRequest, "" if none.
-func extendedOID(msg []byte) string {
+// extendedOID returns the requestName of an ExtendedRequest as slapd reads
+// it: the content of the operation's first element, whatever its tag
+// (liblber's ber_scanf "{m" does not check it). Reading only a [0] name
+// would let a TxnStart tagged otherwise past the check above; ok is false
+// when the name cannot be read the way slapd would (a multi-byte tag, a bad
+// length), and such a request is not relayed. An operation slapd would not
+// take for an ExtendedRequest (another tag, no elements) has oid "".
+func extendedOID(msg []byte) (oid string, ok bool) {
 	body, _, err := tlv(msg, 0x30)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	_, rest, err := tlv(body, 0x02)
 	if err != nil {
-		return ""
+		return "", false
 	}
-	op, _, err := tlv(rest, 0x77)
+	op, _, err := tlv(rest, 0x60|tagExtendedRequest)
+	if err != nil || len(op) == 0 {
+		return "", true
+	}
+	if op[0]&0x1f == 0x1f {
+		return "", false
+	}
+	name, _, err := tlv(op, op[0])
 	if err != nil {
-		return ""
+		return "", false
 	}
-	name, _, err := tlv(op, 0x80)
-	if err != nil {
-		return ""
-	}
-	return string(name)
+	return string(name), true
 }
 
 // abandonedID returns the message ID an AbandonRequest names.

@@ -66,11 +66,34 @@ func TestPeekEnvelope(t *testing.T) {
 	}
 }
 
+// TestExtendedOID: the requestName is read whatever its tag, as slapd
+// reads it, so that no spelling of TxnStart or StartTLS gets past the
+// proxy's checks; a name slapd would read differently is refused.
 func TestExtendedOID(t *testing.T) {
-	msg := []byte{0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16}
-	msg = append(msg, oidStartTLS...)
-	assert.Equal(t, oidStartTLS, extendedOID(msg))
-	assert.Equal(t, "", extendedOID(msg[:10]))
+	extended := func(op ...byte) []byte {
+		return appendTLV(nil, 0x30, append([]byte{0x02, 0x01, 0x01}, appendTLV(nil, 0x77, op)...))
+	}
+	for name, tc := range map[string]struct {
+		msg []byte
+		oid string
+		ok  bool
+	}{
+		"[0] name":                {extended(appendTLV(nil, 0x80, oidTxnStart)...), oidTxnStart, true},
+		"OCTET STRING name":       {extended(appendTLV(nil, 0x04, oidTxnStart)...), oidTxnStart, true},
+		"[1] name":                {extended(appendTLV(nil, 0x81, oidTxnEnd)...), oidTxnEnd, true},
+		"constructed name":        {extended(appendTLV(nil, 0xa0, oidStartTLS)...), oidStartTLS, true},
+		"name and value":          {extended(append(appendTLV(nil, 0x80, oidTxnEnd), appendTLV(nil, 0x81, "x")...)...), oidTxnEnd, true},
+		"no name":                 {extended(), "", true},
+		"multi-byte tag":          {extended(append([]byte{0x9f, 0x20, byte(len(oidTxnStart))}, oidTxnStart...)...), "", false},
+		"name longer than its op": {extended(0x80, 0x7f, '1'), "", false},
+		"truncated":               {extended(appendTLV(nil, 0x80, oidStartTLS)...)[:10], "", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			oid, ok := extendedOID(tc.msg)
+			assert.Equal(t, tc.oid, oid)
+			assert.Equal(t, tc.ok, ok)
+		})
+	}
 }
 
 // FuzzReadMessage feeds arbitrary bytes to the framing and envelope code:
@@ -92,7 +115,7 @@ func FuzzReadMessage(f *testing.F) {
 			var req BindRequest
 			_ = decodeBind(msg, &req)
 		}
-		_ = extendedOID(msg)
+		_, _ = extendedOID(msg)
 	})
 }
 
