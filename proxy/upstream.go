@@ -199,18 +199,23 @@ func (u *upstreamConn) dispatch(msg []byte, more bool) error {
 	if err != nil {
 		return fmt.Errorf("upstream sent: %w", err)
 	}
+	if env.Tag != tagBindResponse {
+		u.mu.Lock()
+		deliver := u.owner.deliver
+		u.mu.Unlock()
+		return deliver(msg, more)
+	}
+	// Every bind on this connection is the proxy's own (a client's binds
+	// are never relayed): an answer nobody waits for any more (its bind
+	// timed out) must not reach the client as if it were the answer.
 	u.mu.Lock()
 	w, ok := u.waiters[env.ID]
-	if ok && env.Tag == tagBindResponse {
-		delete(u.waiters, env.ID)
-	}
-	deliver := u.owner.deliver
+	delete(u.waiters, env.ID)
 	u.mu.Unlock()
-	if ok && env.Tag == tagBindResponse {
+	if ok {
 		w <- msg
-		return nil
 	}
-	return deliver(msg, more)
+	return nil
 }
 
 // completeBuffered reports whether r already holds a whole next message

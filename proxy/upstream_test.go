@@ -202,6 +202,21 @@ func TestUpstreamDirectBind(t *testing.T) {
 		assert.False(t, p.up.unwatch())
 		assert.Equal(t, int32(1), p.gone.Load())
 	})
+	// A bind the reader answers (after a relayed operation) that timed
+	// out: its late answer is dropped, never handed to the client.
+	t.Run("late-answer-of-a-timed-out-bind-is-dropped", func(t *testing.T) {
+		p := newUpstreamPair(t)
+		p.up.watch()
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		done := p.bind(ctx, 1, "uid=a")
+		p.request(t)
+		require.ErrorIs(t, <-done, context.DeadlineExceeded)
+		search := encodeResponse(2, tagSearchDone, result{Code: Success})
+		p.answer(t, ldapAnswer(1, tagBindResponse, Success), search)
+		assert.Equal(t, search, <-p.delivered, "the bind's answer came first and was not delivered")
+		assert.Empty(t, p.delivered)
+	})
 	t.Run("close-during-the-bind", func(t *testing.T) {
 		p := newUpstreamPair(t)
 		done := p.bind(t.Context(), 1, "uid=a")
