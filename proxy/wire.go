@@ -58,10 +58,17 @@ var (
 	ErrMalformed = errors.New("malformed ldap message")
 )
 
+// readChunk is how much of a message's content readMessage allocates
+// before any of it has arrived.
+const readChunk = 64 << 10
+
 // readMessage reads one BER-framed LDAP message (tag, definite length,
 // content) and returns its raw bytes. It checks the length against max
 // before allocating, so a hostile length field cannot make the proxy
 // allocate gigabytes; indefinite lengths are refused (RFC 4511 §5.1).
+// Past the first readChunk bytes the buffer grows only as content
+// arrives, so a client that announces 16 MiB and stalls holds 64 KiB.
+// A message that fits the first chunk costs one allocation.
 func readMessage(r *bufio.Reader, max int) ([]byte, error) {
 	tag, err := r.ReadByte()
 	if err != nil {
@@ -79,12 +86,31 @@ func readMessage(r *bufio.Reader, max int) ([]byte, error) {
 	if l > max {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, l, max)
 	}
-	msg := make([]byte, 1+n+l)
+	size := 1 + n + l
+	msg := make([]byte, 1+n, 1+n+min(l, readChunk))
 	copy(msg, hdr[:1+n])
-	if _, err := io.ReadFull(r, msg[1+n:]); err != nil {
-		return nil, unexpectedEOF(err)
+	for len(msg) < size {
+		if len(msg) == cap(msg) {
+			msg = growMessage(msg, size)
+		}
+		k, err := io.ReadFull(r, msg[len(msg):cap(msg)])
+		msg = msg[:len(msg)+k]
+		if err != nil {
+			clear(msg)
+			return nil, unexpectedEOF(err)
+		}
 	}
 	return msg, nil
+}
+
+// growMessage doubles msg's capacity, to at most size, and clears the old
+// array behind it as berWriter.reserve does: the message may hold a
+// password.
+func growMessage(msg []byte, size int) []byte {
+	b := make([]byte, len(msg), min(2*cap(msg), size))
+	copy(b, msg)
+	clear(msg)
+	return b
 }
 
 // readLength reads a BER definite length into enc (room for 5 bytes) and
