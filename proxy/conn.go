@@ -34,9 +34,11 @@ type clientConn struct {
 	up      *upstreamConn
 	closing bool
 	pending map[int64]struct{} // relayed requests still waiting for their final response
-	// abandoned: the client abandoned an operation, whose answers may
-	// still come; its upstream connection is not handed to another client.
-	abandoned bool
+	// stray: answers may still come that pending does not track (the
+	// client abandoned an operation, or reused the message ID of one still
+	// outstanding); the upstream connection is not handed to another
+	// client.
+	stray bool
 }
 
 // serve runs the read loop until the client leaves, errs or the server
@@ -108,7 +110,7 @@ func (c *clientConn) handle(ctx context.Context, msg []byte) bool {
 // abandon relays an Abandon and stops waiting for the abandoned operation.
 func (c *clientConn) abandon(msg []byte) {
 	c.mu.Lock()
-	c.abandoned = true
+	c.stray = true
 	if id, ok := abandonedID(msg); ok {
 		delete(c.pending, id)
 	}
@@ -161,6 +163,11 @@ func (c *clientConn) addPending(id int64) bool {
 	}
 	if c.pending == nil {
 		c.pending = map[int64]struct{}{}
+	}
+	if _, dup := c.pending[id]; dup {
+		// RFC 4511 §4.1.1.1 forbids it; the directory answers both, and the
+		// first final answer clears the ID while the other may still run.
+		c.stray = true
 	}
 	c.pending[id] = struct{}{}
 	return true
@@ -321,7 +328,7 @@ func (c *clientConn) close() {
 	c.closing = true
 	up := c.up
 	c.up = nil
-	reusable := len(c.pending) == 0 && !c.abandoned
+	reusable := len(c.pending) == 0 && !c.stray
 	c.mu.Unlock()
 	if up != nil {
 		if reusable {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,6 +65,22 @@ func TestParkedUpstream(t *testing.T) {
 		require.NoError(t, err)
 		time.Sleep(50 * time.Millisecond)
 		nc.Close()
+		waitFor(t, "closed, not parked", parked(0))
+	})
+	// A client that sends a message ID still outstanding: the first final
+	// answer clears the ID while the other operation may still run, so
+	// the connection is not handed to the next client.
+	t.Run("reused-message-id-closes-it", func(t *testing.T) {
+		c := rawDial(t, p.URL)
+		op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 23, nil, "")
+		op.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, "1.3.6.1.4.1.4203.1.11.3", ""))
+		req := message(7, op)
+		c.send(append(append([]byte(nil), req...), req...))
+		for range 2 {
+			id, tag, code := result(t, c.read())
+			require.Equal(t, []any{int64(7), 24, 0}, []any{id, tag, code})
+		}
+		c.nc.Close()
 		waitFor(t, "closed, not parked", parked(0))
 	})
 	t.Run("parked-connection-that-ends-is-not-handed-out", func(t *testing.T) {
