@@ -7,8 +7,6 @@ import (
 	"net"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
-
 	"github.com/ldapotp/ldapotp/schema"
 )
 
@@ -16,15 +14,15 @@ import (
 // in the request fields; steps may replace Password (the credential the next
 // step sees) and record what they decided in the outcome fields.
 type BindRequest struct {
-	ID       int64       // message ID of the client's BindRequest
-	Version  int64       // LDAP version the client asked for
-	DN       string      // bind DN as sent by the client
-	Password Secret      // simple credential; steps may shorten it
-	SASL     string      // SASL mechanism, "" for a simple bind
-	Controls *ber.Packet // the request's raw controls, nil if none
-	Received time.Time   // when the request was read (the OTP clock)
-	Peer     net.Addr    // the client's address
-	TLS      bool        // the client connection is encrypted
+	ID       int64     // message ID of the client's BindRequest
+	Version  int64     // LDAP version the client asked for
+	DN       string    // bind DN as sent by the client
+	Password Secret    // simple credential; steps may shorten it
+	SASL     string    // SASL mechanism, "" for a simple bind
+	Controls []byte    // the request's [0] Controls element as sent, nil if none
+	Received time.Time // when the request was read (the OTP clock)
+	Peer     net.Addr  // the client's address
+	TLS      bool      // the client connection is encrypted
 	// CertSubject is the TLS client certificate's subject, "" if none.
 	CertSubject string
 	Listener    string   // the listener's address as configured
@@ -69,7 +67,7 @@ type Upstream interface {
 	// Bind sends a simple bind to the upstream on the client's connection
 	// and returns the upstream's answer. A non-nil error means the upstream
 	// could not be reached or answered garbage.
-	Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error)
+	Bind(ctx context.Context, id int64, dn string, password Secret, controls []byte) (BindResponse, error)
 }
 
 // invalidCredentials is the one answer for every credential failure

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,7 +83,7 @@ type fakeUpstream struct {
 	got       []string // credentials it was asked to check
 }
 
-func (u *fakeUpstream) Bind(_ context.Context, _ int64, dn string, pw Secret, _ *ber.Packet) (BindResponse, error) {
+func (u *fakeUpstream) Bind(_ context.Context, _ int64, dn string, pw Secret, _ []byte) (BindResponse, error) {
 	u.got = append(u.got, string(pw.Bytes()))
 	if want, ok := u.passwords[dn]; ok && want == string(pw.Bytes()) {
 		return BindResponse{Code: Success}, nil

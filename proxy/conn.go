@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -403,83 +404,90 @@ func abandonedID(msg []byte) (int64, bool) {
 }
 
 // decodeBind reads a BindRequest into req (everything but the pipeline's
-// own fields). A simple bind without controls is read straight from the
-// bytes, and the password is cleared in msg; anything else goes through
-// asn1-ber.
+// own fields) straight from the bytes, and clears the password in msg. No
+// tree of the message is built: a bind arrives before any authentication,
+// and asn1-ber turned each two bytes of a bind's controls into a packet of
+// about 200 bytes (a 2 MiB bind held 218 MB). The controls are kept as
+// they came, for the upstream bind.
 func decodeBind(msg []byte, req *BindRequest) error {
-	if decodeSimpleBind(msg, req) {
-		return nil
-	}
-	return decodeBindBER(msg, req)
-}
-
-// decodeSimpleBind is decodeBind's fast path; false leaves req untouched.
-func decodeSimpleBind(msg []byte, req *BindRequest) bool {
 	body, _, err := tlv(msg, berSequence)
 	if err != nil {
-		return false
+		return err
 	}
 	_, rest, err := tlv(body, berInteger)
 	if err != nil {
-		return false
+		return err
 	}
-	op, after, err := tlv(rest, 0x60|tagBindRequest)
-	if err != nil || len(after) != 0 { // controls: the slow path keeps them
-		return false
-	}
-	version, rest, err := tlv(op, berInteger)
+	op, controls, err := tlv(rest, 0x60|tagBindRequest)
 	if err != nil {
-		return false
+		return err
+	}
+	version, op, err := tlv(op, berInteger)
+	if err != nil {
+		return err
 	}
 	v, err := parseUint(version)
 	if err != nil {
-		return false
+		return fmt.Errorf("%w: version: %w", ErrMalformed, err)
 	}
-	name, rest, err := tlv(rest, berOctetString)
+	name, op, err := tlv(op, berOctetString)
 	if err != nil {
-		return false
+		return err
 	}
-	pw, rest, err := tlv(rest, 0x80)
-	if err != nil || len(rest) != 0 {
-		return false
+	if len(op) == 0 {
+		return fmt.Errorf("%w: no authentication choice", ErrMalformed)
 	}
-	req.Version, req.DN = v, string(name)
-	req.Password = NewSecret(append([]byte(nil), pw...))
-	clear(pw)
-	return true
-}
-
-// decodeBindBER is decodeBind through asn1-ber.
-func decodeBindBER(msg []byte, req *BindRequest) error {
-	p, err := ber.DecodePacketErr(msg)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if len(p.Children) < 2 || len(p.Children[1].Children) < 3 {
-		return fmt.Errorf("%w: short bind request", ErrMalformed)
-	}
-	op := p.Children[1]
-	v, ok := op.Children[0].Value.(int64)
-	name, ok2 := op.Children[1].Value.(string)
-	if !ok || !ok2 || op.Children[0].Tag != ber.TagInteger || op.Children[1].Tag != ber.TagOctetString {
-		return fmt.Errorf("%w: bad bind request fields", ErrMalformed)
-	}
-	req.Version, req.DN = v, name
-	auth := op.Children[2]
-	switch {
-	case auth.ClassType == ber.ClassContext && auth.Tag == 0 && auth.TagType == ber.TypePrimitive:
-		req.Password = NewSecret(append([]byte(nil), auth.Data.Bytes()...))
-		clear(auth.Data.Bytes())
-	case auth.ClassType == ber.ClassContext && auth.Tag == 3 && len(auth.Children) > 0:
-		req.SASL = string(auth.Children[0].ByteValue)
-		if req.SASL == "" {
-			req.SASL = "(empty)"
+	var pw []byte
+	switch op[0] {
+	case 0x80: // simple
+		if pw, op, err = tlv(op, 0x80); err != nil {
+			return err
 		}
+	case 0xa3: // sasl: refused by the chain, so only its mechanism is read
+		var sasl []byte
+		if sasl, op, err = tlv(op, 0xa3); err != nil {
+			return err
+		}
+		mech, _, err := tlv(sasl, berOctetString)
+		if err != nil {
+			return fmt.Errorf("%w: sasl mechanism: %w", ErrMalformed, err)
+		}
+		req.SASL = cmp.Or(string(mech), "(empty)")
 	default:
 		return fmt.Errorf("%w: unknown authentication choice", ErrMalformed)
 	}
-	if len(p.Children) > 2 && p.Children[2].ClassType == ber.ClassContext && p.Children[2].Tag == 0 {
-		req.Controls = p.Children[2]
+	if len(op) != 0 {
+		return fmt.Errorf("%w: bytes after the authentication choice", ErrMalformed)
+	}
+	if len(controls) != 0 {
+		if err := checkControls(controls); err != nil {
+			return err
+		}
+		req.Controls = append([]byte(nil), controls...)
+	}
+	req.Version, req.DN = v, string(name)
+	if pw != nil {
+		req.Password = NewSecret(append([]byte(nil), pw...))
+		clear(pw)
+	}
+	return nil
+}
+
+// checkControls checks that b is exactly one [0] Controls element whose
+// every Control is a SEQUENCE starting with its controlType.
+func checkControls(b []byte) error {
+	list, after, err := tlv(b, berControls)
+	if err != nil || len(after) != 0 {
+		return fmt.Errorf("%w: controls", ErrMalformed)
+	}
+	for len(list) > 0 {
+		var c []byte
+		if c, list, err = tlv(list, berSequence); err != nil {
+			return fmt.Errorf("%w: control", ErrMalformed)
+		}
+		if _, _, err = tlv(c, berOctetString); err != nil {
+			return fmt.Errorf("%w: controlType", ErrMalformed)
+		}
 	}
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-
-	ber "github.com/go-asn1-ber/asn1-ber"
 )
 
 // bind runs one simple bind through the chain and answers it. Whatever the
@@ -103,7 +101,7 @@ func (c *clientConn) certSubject() string {
 type lazyUpstream struct{ c *clientConn }
 
 // Bind implements Upstream.
-func (l lazyUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
+func (l lazyUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls []byte) (BindResponse, error) {
 	up, err := l.c.ensureUpstream(ctx)
 	if err != nil {
 		return BindResponse{}, err

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
-
 	"github.com/ldapotp/ldapotp/otpme"
 	"github.com/ldapotp/ldapotp/schema"
 )
@@ -50,7 +48,7 @@ type oneShotUpstream struct {
 }
 
 // Bind implements Upstream.
-func (o *oneShotUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
+func (o *oneShotUpstream) Bind(ctx context.Context, id int64, dn string, password Secret, controls []byte) (BindResponse, error) {
 	if o.up == nil {
 		up, err := dialUpstream(ctx, o.target)
 		if err != nil {

@@ -272,7 +272,7 @@ var errUpstreamGone = errors.New("upstream connection closed")
 var errUpstreamStale = errors.New("upstream connection closed while idle")
 
 // Bind implements Upstream: a simple bind with the client's message ID.
-func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password Secret, controls *ber.Packet) (BindResponse, error) {
+func (u *upstreamConn) Bind(ctx context.Context, id int64, dn string, password Secret, controls []byte) (BindResponse, error) {
 	if u.dead() {
 		return BindResponse{}, errUpstreamStale
 	}
@@ -425,36 +425,17 @@ func plainResult(op []byte) (result, bool) {
 	return r, err == nil && len(rest) == 0
 }
 
-// encodeSimpleBind builds a BindRequest message (version 3, simple). The
-// message is the one copy of the password it leaves (see berWriter).
-func encodeSimpleBind(id int64, dn string, password Secret, controls *ber.Packet) []byte {
-	if controls == nil {
-		pw := password.Bytes()
-		w := newMessage(len(dn)+len(pw)+16, id, 0x60|tagBindRequest)
-		w.integer(berInteger, 3)
-		w.str(berOctetString, dn)
-		w.octets(0x80, pw) // simple [0]
-		return w.done()
-	}
-	return encodeSimpleBindBER(id, dn, password, controls)
-}
-
-// encodeSimpleBindBER is encodeSimpleBind through asn1-ber, for binds with
-// controls.
-func encodeSimpleBindBER(id int64, dn string, password Secret, controls *ber.Packet) []byte {
-	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
-	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
-	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tagBindRequest, nil, "BindRequest")
-	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(3), "version"))
-	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "name"))
-	pw := ber.Encode(ber.ClassContext, ber.TypePrimitive, 0, nil, "simple")
-	pw.Data.Write(password.Bytes())
-	op.AppendChild(pw)
-	msg.AppendChild(op)
-	if controls != nil {
-		msg.AppendChild(controls)
-	}
-	b := msg.Bytes()
-	clear(pw.Data.Bytes())
-	return b
+// encodeSimpleBind builds a BindRequest message (version 3, simple), with
+// controls (a whole [0] Controls element, as the client sent it) if not
+// nil. The message is the one copy of the password it leaves (see
+// berWriter).
+func encodeSimpleBind(id int64, dn string, password Secret, controls []byte) []byte {
+	pw := password.Bytes()
+	w := newMessage(len(dn)+len(pw)+len(controls)+16, id, 0x60|tagBindRequest)
+	w.integer(berInteger, 3)
+	w.str(berOctetString, dn)
+	w.octets(0x80, pw) // simple [0]
+	w.end()
+	w.raw(controls...)
+	return w.done()
 }

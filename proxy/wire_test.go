@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -119,8 +120,26 @@ func FuzzReadMessage(f *testing.F) {
 	})
 }
 
-// The byte-level fast paths of the bind encode and parse exactly what
-// asn1-ber does, and hand everything else to it.
+// bindBER is a simple BindRequest built with asn1-ber, the reference the
+// byte-level encoder and decoder are held to.
+func bindBER(id int64, dn string, pw []byte, controls *ber.Packet) []byte {
+	msg := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAPMessage")
+	msg.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, id, "messageID"))
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, tagBindRequest, nil, "BindRequest")
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(3), "version"))
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "name"))
+	simple := ber.Encode(ber.ClassContext, ber.TypePrimitive, 0, nil, "simple")
+	simple.Data.Write(pw)
+	op.AppendChild(simple)
+	msg.AppendChild(op)
+	if controls != nil {
+		msg.AppendChild(controls)
+	}
+	return msg.Bytes()
+}
+
+// The byte-level encoders and decoders of a bind write and read exactly
+// what asn1-ber does.
 func TestBindFastPathsMatchBER(t *testing.T) {
 	long := strings.Repeat("x", 70000)
 	for _, id := range []int64{0, 1, 127, 128, 255, 256, 65535, 1<<31 - 1} {
@@ -133,15 +152,12 @@ func TestBindFastPathsMatchBER(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, r, got)
 			}
-			pw := NewSecret([]byte("secret" + fmt.Sprint(id)))
-			fast := encodeSimpleBind(id, "uid=a,dc=x", pw, nil)
-			require.Equal(t, encodeSimpleBindBER(id, "uid=a,dc=x", pw, nil), fast)
-			var a, b BindRequest
-			require.True(t, decodeSimpleBind(append([]byte(nil), fast...), &a))
-			require.NoError(t, decodeBindBER(fast, &b))
-			assert.Equal(t, b.DN, a.DN)
-			assert.Equal(t, b.Version, a.Version)
-			assert.Equal(t, b.Password.Bytes(), a.Password.Bytes())
+			pw := []byte("secret" + fmt.Sprint(id))
+			fast := encodeSimpleBind(id, "uid=a,dc=x", NewSecret(pw), nil)
+			require.Equal(t, bindBER(id, "uid=a,dc=x", pw, nil), fast)
+			var a BindRequest
+			require.NoError(t, decodeBind(fast, &a))
+			assert.Equal(t, []any{"uid=a,dc=x", int64(3), pw}, []any{a.DN, a.Version, a.Password.Bytes()})
 		}
 	}
 
@@ -155,12 +171,13 @@ func TestBindFastPathsMatchBER(t *testing.T) {
 	require.NotNil(t, got.Controls, "controls of the upstream's answer are kept")
 	assert.Equal(t, InvalidCredentials, got.Code)
 
-	bind := encodeSimpleBind(9, "uid=a,dc=x", NewSecret([]byte("pw")), ctrl)
+	bind := bindBER(9, "uid=a,dc=x", []byte("pw"), ctrl)
 	var req BindRequest
-	assert.False(t, decodeSimpleBind(bind, &req), "a bind with controls takes the slow path")
 	require.NoError(t, decodeBind(bind, &req))
-	assert.NotNil(t, req.Controls)
+	assert.Equal(t, ctrl.Bytes(), req.Controls, "controls are kept as sent")
 	assert.Equal(t, "pw", string(req.Password.Bytes()))
+	assert.Equal(t, bindBER(9, "uid=a,dc=x", []byte("pw"), ctrl), encodeSimpleBind(9, "uid=a,dc=x", NewSecret([]byte("pw")), req.Controls),
+		"and passed on")
 
 	plain := encodeSimpleBind(3, "uid=b", NewSecret([]byte("hunter2")), nil)
 	require.NoError(t, decodeBind(plain, &req))
@@ -177,8 +194,8 @@ func BenchmarkBindWire(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			var req BindRequest
-			if !decodeSimpleBind(encodeSimpleBind(5, "uid=alice,ou=people,dc=example,dc=com", pw, nil), &req) {
-				b.Fatal("fast path refused")
+			if err := decodeBind(encodeSimpleBind(5, "uid=alice,ou=people,dc=example,dc=com", pw, nil), &req); err != nil {
+				b.Fatal(err)
 			}
 			if _, err := parseBindResponse(answer); err != nil {
 				b.Fatal(err)
@@ -189,8 +206,7 @@ func BenchmarkBindWire(b *testing.B) {
 	b.Run("asn1-ber", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			var req BindRequest
-			if err := decodeBindBER(encodeSimpleBindBER(5, "uid=alice,ou=people,dc=example,dc=com", pw, nil), &req); err != nil {
+			if _, err := ber.DecodePacketErr(bindBER(5, "uid=alice,ou=people,dc=example,dc=com", pw.Bytes(), nil)); err != nil {
 				b.Fatal(err)
 			}
 			p, err := ber.DecodePacketErr(answer)
@@ -245,4 +261,62 @@ func BenchmarkEncodeSwap(b *testing.B) {
 	for b.Loop() {
 		_ = encodeSwap(42, "cn=alice-hotp,ou=tokens,dc=example,dc=com", swaps, as)
 	}
+}
+
+// TestDecodeBind_Shapes: what a bind request may carry, and what it may
+// not, read without asn1-ber.
+func TestDecodeBind_Shapes(t *testing.T) {
+	bind := func(auth []byte, rest ...byte) []byte {
+		op := append(appendTLV([]byte{0x02, 0x01, 0x03}, berOctetString, "uid=a"), auth...)
+		return appendTLV(nil, berSequence, append(append([]byte{0x02, 0x01, 0x05}, appendTLV(nil, 0x60, op)...), rest...))
+	}
+	simple := appendTLV(nil, 0x80, "pw")
+	control := appendTLV(nil, berSequence, appendTLV(nil, berOctetString, "1.2.3"))
+	for name, tc := range map[string]struct {
+		msg  []byte
+		err  bool
+		sasl string
+	}{
+		"simple":                     {msg: bind(simple)},
+		"simple with controls":       {msg: bind(simple, appendTLV(nil, berControls, append(control, control...))...)},
+		"sasl":                       {msg: bind(appendTLV(nil, 0xa3, appendTLV(nil, berOctetString, "EXTERNAL"))), sasl: "EXTERNAL"},
+		"sasl without a mechanism":   {msg: bind(appendTLV(nil, 0xa3, "")), err: true},
+		"unknown choice":             {msg: bind(appendTLV(nil, 0x81, "pw")), err: true},
+		"no choice":                  {msg: bind(nil), err: true},
+		"bytes after the choice":     {msg: bind(append(simple, 0x04, 0x00)), err: true},
+		"control not a sequence":     {msg: bind(simple, appendTLV(nil, berControls, []byte{0x04, 0x00})...), err: true},
+		"control without a type":     {msg: bind(simple, appendTLV(nil, berControls, appendTLV(nil, berSequence, ""))...), err: true},
+		"bytes after the controls":   {msg: bind(simple, append(appendTLV(nil, berControls, control), 0x04, 0x00)...), err: true},
+		"something else as controls": {msg: bind(simple, appendTLV(nil, 0x81, "x")...), err: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var req BindRequest
+			err := decodeBind(tc.msg, &req)
+			if tc.err {
+				assert.ErrorIs(t, err, ErrMalformed)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "uid=a", req.DN)
+			assert.Equal(t, tc.sasl, req.SASL)
+		})
+	}
+}
+
+// TestDecodeBind_ControlsCostTheirSize: a bind's controls cost the proxy
+// about their own size, whatever their number (asn1-ber built a packet of
+// about 200 bytes for each 2 bytes of them).
+func TestDecodeBind_ControlsCostTheirSize(t *testing.T) {
+	control := appendTLV(nil, berSequence, appendTLV(nil, berOctetString, ""))
+	list := bytes.Repeat(control, 100_000)
+	controls := appendTLV(nil, berControls, list)
+	msg := bindBER(1, "uid=a", []byte("pw"), nil)
+	msg = appendTLV(nil, berSequence, append(msg[2:], controls...))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var req BindRequest
+	require.NoError(t, decodeBind(msg, &req))
+	runtime.ReadMemStats(&after)
+	assert.True(t, bytes.Equal(controls, req.Controls), "the controls are kept as sent")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2*len(msg)), "bytes allocated for a %d-byte bind", len(msg))
 }

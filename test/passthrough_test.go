@@ -120,3 +120,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPassthrough_BindControls: a bind's controls reach slapd as the
+// client sent them, for a plain user and for an OTP user: slapd ignores an
+// unknown control that is not critical and refuses one that is (12).
+func TestPassthrough_BindControls(t *testing.T) {
+	plain := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true})
+	p := startProxy(t, plain)
+	sc := scenario{tokens: map[string]tokenDef{"h": {}}, users: map[string]userDef{"a": {hotp: "h"}, "b": {plain: true}}}
+	d := &dataset{prefix: "bindctl", keys: newKeys(sc.tokens)}
+	d.load(t, plain, sc)
+	e := &env{sc: sc, data: d}
+	counter := int64(0)
+	for _, critical := range []bool{false, true} {
+		want := int(ldap.LDAPResultSuccess)
+		if critical {
+			want = int(ldap.LDAPResultUnavailableCriticalExtension)
+		}
+		ctl := []ldap.Control{ldap.NewControlString("1.3.6.1.4.1.99999.1", critical, "x")}
+		for _, who := range []struct{ dn, pw string }{
+			{d.userDN("b"), userPassword("b")},
+			{d.userDN("a"), pwA + e.hotp("h", counter)},
+		} {
+			c := dial(t, p.URL, 5*time.Second)
+			_, err := c.SimpleBind(&ldap.SimpleBindRequest{Username: who.dn, Password: who.pw, Controls: ctl})
+			assert.Equal(t, want, resultCode(err), "%s, critical %v", who.dn, critical)
+			c.Close()
+		}
+		counter++
+	}
+}
