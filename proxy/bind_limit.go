@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"net"
-	"strings"
 	"sync"
 	"time"
 )
@@ -32,13 +31,53 @@ func limitRate(perIP, perDN int, now func() time.Time) BindStep {
 	ips, dns := newRateLimiter(perIP, now), newRateLimiter(perDN, now)
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
-			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(strings.ToLower(strings.TrimSpace(req.DN)))) {
+			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(rateKey(req.DN))) {
 				req.Event = "AUTH_RATE_LIMITED"
 				return BindResponse{Code: Busy, Message: "too many bind attempts, try again later"}
 			}
 			return next.Bind(ctx, req)
 		})
 	}
+}
+
+// rateKey is what the per-DN limit counts a bind DN by: the values of its
+// RDNs, unescaped and folded as the user index folds them, without the
+// attribute types. The spellings of one DN that slapd takes for the same
+// entry (types by name, alias or OID, escapes, spaces, case, full-width
+// letters, quotes, ';' between RDNs) then share one bucket; a guesser who
+// varied them had a fresh bucket for each. Distinct DNs may share one too,
+// which makes their limit stricter, never looser.
+func rateKey(dn string) string {
+	key := make([]byte, 0, len(dn))
+	var val []byte
+	inValue, quoted := false, false
+	end := func() {
+		key = append(appendFold(key, string(val)), 0)
+		val, inValue, quoted = val[:0], false, false
+	}
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		switch {
+		case !inValue:
+			inValue = c == '='
+		case c == '\\' && i+1 < len(dn):
+			if h, ok := unhex(dn[i+1:]); ok {
+				val = append(val, h)
+				i += 2
+			} else {
+				val = append(val, dn[i+1])
+				i++
+			}
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ',' || c == '+' || c == ';'):
+			end()
+		default:
+			val = append(val, c)
+		}
+	}
+	end()
+	return string(key)
 }
 
 func hostOf(a net.Addr) string {
@@ -70,7 +109,7 @@ const rateShards = 16
 
 type rateShard struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[uint64]*bucket // by the key's hash: a bucket costs the same for a 16 MiB DN
 	swept   time.Time
 	limit   int // sweep before the shard holds more buckets than this
 }
@@ -83,7 +122,7 @@ type bucket struct {
 func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
 	l := &rateLimiter{perMinute: perMinute, now: now, seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].buckets = map[string]*bucket{}
+		l.shards[i].buckets = map[uint64]*bucket{}
 	}
 	return l
 }
@@ -97,15 +136,16 @@ func (l *rateLimiter) allow(key string) bool {
 	if l.perMinute <= 0 {
 		return true
 	}
-	s := &l.shards[maphash.String(l.seed, key)%rateShards]
+	h := maphash.String(l.seed, key) // seeded per process: collisions cannot be aimed at
+	s := &l.shards[h%rateShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := l.now()
 	s.sweep(now, l.perMinute)
-	b, ok := s.buckets[key]
+	b, ok := s.buckets[h]
 	if !ok {
 		b = &bucket{tokens: float64(l.perMinute), last: now}
-		s.buckets[key] = b
+		s.buckets[h] = b
 	}
 	b.tokens = b.at(now, l.perMinute)
 	b.last = now

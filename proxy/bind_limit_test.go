@@ -78,3 +78,30 @@ func bucketCount(l *rateLimiter) int {
 	}
 	return n
 }
+
+// TestRateKey: the spellings slapd takes for one entry have one key; other
+// DNs have others.
+func TestRateKey(t *testing.T) {
+	dn := "uid=alice,ou=people,dc=example,dc=com"
+	for _, same := range []string{
+		"UID=Alice, OU=People, DC=Example, DC=Com",
+		" uid = alice ,ou=people,dc=example,dc=com ",
+		"0.9.2342.19200300.100.1.1=alice,ou=people,dc=example,dc=com",
+		"userid=alice,organizationalUnitName=people,domainComponent=example,dc=com",
+		`uid=\61lice,ou=people,dc=example,dc=com`,
+		`uid=\41\4c\49\43\45,ou=people,dc=example,dc=com`,
+		`uid="alice";ou=people;dc=example;dc=com`,
+		"uid=ａｌｉｃｅ,ou=people,dc=example,dc=com",
+	} {
+		assert.Equal(t, rateKey(dn), rateKey(same), same)
+	}
+	for _, other := range []string{
+		"uid=bob,ou=people,dc=example,dc=com",
+		"uid=alice,ou=staff,dc=example,dc=com",
+		"uid=alice\\,ou\\=people,dc=example,dc=com", // one value, not two
+		"uid=alice2,ou=people,dc=example,dc=com",
+		"",
+	} {
+		assert.NotEqual(t, rateKey(dn), rateKey(other), other)
+	}
+}

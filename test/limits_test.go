@@ -39,6 +39,30 @@ func TestLimits(t *testing.T) {
 		assert.Equal(t, int(ldap.LDAPResultBusy), bindCode(t, p.URL, d.userDN("b"), userPassword("b"), 5*time.Second))
 		assert.Equal(t, 0, bindCode(t, p.URL, d.userDN("a"), pwA+e.hotp("h", 0), 5*time.Second), "other DNs unaffected")
 	})
+	// The spellings of one DN slapd takes for the same entry share one
+	// bucket: a guesser cannot get a fresh limit by rewriting the DN.
+	t.Run("bind-rate-per-dn-whatever-the-spelling", func(t *testing.T) {
+		require.Equal(t, "uid=lim-b,ou=people,dc=example,dc=com", d.userDN("b"))
+		spellings := []string{
+			"UID=LIM-B, OU=People, DC=Example, DC=Com",
+			"0.9.2342.19200300.100.1.1=lim-b,ou=people,dc=example,dc=com",
+			`uid=\6cim\2db,ou=people,dc=example,dc=com`,
+			`uid="lim-b";ou=people;dc=example;dc=com`,
+			"uid=ｌｉｍ-b,organizationalUnitName=people,domainComponent=example,dc=com",
+			"userid=lim-b,ou=people,dc=example,dc=com",
+			d.userDN("b"),
+		}
+		for _, dn := range spellings {
+			require.Equal(t, 0, bindCode(t, plain.URL, dn, userPassword("b"), 5*time.Second), "slapd binds %q as the user", dn)
+		}
+		p := startProxy(t, plain, func(c *proxy.Config) { c.BindRatePerDN = 3 })
+		for _, dn := range spellings[:3] {
+			assert.Equal(t, 49, bindCode(t, p.URL, dn, "wrong-password", 5*time.Second), dn)
+		}
+		for _, dn := range spellings[3:] {
+			assert.Equal(t, int(ldap.LDAPResultBusy), bindCode(t, p.URL, dn, userPassword("b"), 5*time.Second), dn)
+		}
+	})
 	t.Run("bind-rate-per-ip", func(t *testing.T) {
 		p := startProxy(t, plain, func(c *proxy.Config) { c.BindRatePerIP = 2 })
 		assert.Equal(t, 0, bindCode(t, p.URL, d.userDN("b"), userPassword("b"), 5*time.Second))
