@@ -41,12 +41,20 @@ unit:
 
 # fuzz-short/fuzz run every Fuzz target: FUZZTIME each (10,000 inputs in
 # make test: a count, not a duration, so a loaded machine cannot make the
-# fuzzer miss its deadline; 5 minutes each in make fuzz).
+# fuzzer miss its deadline; 5 minutes each in make fuzz). A duration can
+# end in Go 1.26's coordinator race (golang/go#75804): "context deadline
+# exceeded" at the end, with no failing input written. That is reported
+# and not counted as a failure; a failing input always is.
 fuzz-short:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    out=$$($(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+	    out=$$($(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) && continue; \
+	    if ! grep -q 'Failing input written' <<<"$$out" && \
+	       [ "$$(grep -c -- '--- FAIL' <<<"$$out")" = 1 ] && \
+	       grep -A1 -- '--- FAIL' <<<"$$out" | grep -q 'context deadline exceeded'; then \
+	      echo "  ended by the fuzzing coordinator's deadline race (golang/go#75804), no failing input"; continue; fi; \
+	    echo "$$out"; exit 1; \
 	  done; done
 
 fuzz:
