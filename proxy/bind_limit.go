@@ -31,53 +31,13 @@ func limitRate(perIP, perDN int, now func() time.Time) BindStep {
 	ips, dns := newRateLimiter(perIP, now), newRateLimiter(perDN, now)
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
-			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(rateKey(req.DN))) {
+			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(valuesKey(req.DN))) {
 				req.Event = "AUTH_RATE_LIMITED"
 				return BindResponse{Code: Busy, Message: "too many bind attempts, try again later"}
 			}
 			return next.Bind(ctx, req)
 		})
 	}
-}
-
-// rateKey is what the per-DN limit counts a bind DN by: the values of its
-// RDNs, unescaped and folded as the user index folds them, without the
-// attribute types. The spellings of one DN that slapd takes for the same
-// entry (types by name, alias or OID, escapes, spaces, case, full-width
-// letters, quotes, ';' between RDNs) then share one bucket; a guesser who
-// varied them had a fresh bucket for each. Distinct DNs may share one too,
-// which makes their limit stricter, never looser.
-func rateKey(dn string) string {
-	key := make([]byte, 0, len(dn))
-	var val []byte
-	inValue, quoted := false, false
-	end := func() {
-		key = append(appendFold(key, string(val)), 0)
-		val, inValue, quoted = val[:0], false, false
-	}
-	for i := 0; i < len(dn); i++ {
-		c := dn[i]
-		switch {
-		case !inValue:
-			inValue = c == '='
-		case c == '\\' && i+1 < len(dn):
-			if h, ok := unhex(dn[i+1:]); ok {
-				val = append(val, h)
-				i += 2
-			} else {
-				val = append(val, dn[i+1])
-				i++
-			}
-		case c == '"':
-			quoted = !quoted
-		case !quoted && (c == ',' || c == '+' || c == ';'):
-			end()
-		default:
-			val = append(val, c)
-		}
-	}
-	end()
-	return string(key)
 }
 
 func hostOf(a net.Addr) string {

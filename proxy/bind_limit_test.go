@@ -79,9 +79,9 @@ func bucketCount(l *rateLimiter) int {
 	return n
 }
 
-// TestRateKey: the spellings slapd takes for one entry have one key; other
-// DNs have others.
-func TestRateKey(t *testing.T) {
+// TestValuesKey: the spellings slapd takes for one entry have one key;
+// other DNs have others.
+func TestValuesKey(t *testing.T) {
 	dn := "uid=alice,ou=people,dc=example,dc=com"
 	for _, same := range []string{
 		"UID=Alice, OU=People, DC=Example, DC=Com",
@@ -93,7 +93,7 @@ func TestRateKey(t *testing.T) {
 		`uid="alice";ou=people;dc=example;dc=com`,
 		"uid=ａｌｉｃｅ,ou=people,dc=example,dc=com",
 	} {
-		assert.Equal(t, rateKey(dn), rateKey(same), same)
+		assert.Equal(t, valuesKey(dn), valuesKey(same), same)
 	}
 	for _, other := range []string{
 		"uid=bob,ou=people,dc=example,dc=com",
@@ -102,6 +102,9 @@ func TestRateKey(t *testing.T) {
 		"uid=alice2,ou=people,dc=example,dc=com",
 		"",
 	} {
-		assert.NotEqual(t, rateKey(dn), rateKey(other), other)
+		assert.NotEqual(t, valuesKey(dn), valuesKey(other), other)
 	}
+	assert.Equal(t, valuesKey("cn=Al+uid=b,dc=x"), valuesKey("UID=B + CN=al,dc=x"), "the order within an RDN")
+	assert.NotEqual(t, valuesKey("cn=al+uid=b,dc=x"), valuesKey("cn=al,uid=b,dc=x"), "one RDN or two")
+	assert.Equal(t, valuesKey(`cn="a,b+c",dc=x`), valuesKey(`cn=a\,b\+c,dc=x`), "quoted separators")
 }

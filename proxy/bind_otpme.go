@@ -19,6 +19,12 @@ type OTPmeDirectory interface {
 	// UserByBindDN returns the OTPme user whose directory account is dn
 	// (compared canonically); ok is false if there is none.
 	UserByBindDN(ctx context.Context, dn string) (u otpme.User, ok bool, err error)
+	// ResemblesBindDN reports whether dn may name an OTPme user's account
+	// under another spelling (slapd takes types by alias or OID, full-width
+	// letters and more for the same entry): its values are those of a
+	// user's bind DN (resembles), or of one whose entry could not be
+	// loaded (broken).
+	ResemblesBindDN(ctx context.Context, dn string) (resembles, broken bool, err error)
 	// MatchClient returns the client a request comes from, "" for none.
 	MatchClient(ctx context.Context, m ClientMatch) (string, error)
 }
@@ -60,7 +66,14 @@ func verifyOTPme(v *otpmeVerifier) BindStep {
 				return v.unavailable(req, err)
 			}
 			u, ok, err := v.dir.UserByBindDN(ctx, req.DN)
+			if err == nil && !ok {
+				u, ok, err = v.respelled(ctx, req)
+			}
 			switch {
+			case errors.Is(err, errRespelled):
+				req.Event = "AUTH_FAILED"
+				req.fail(err, "otpme user lookup")
+				return invalidCredentials
 			case err != nil:
 				return v.unavailable(req, err)
 			case !ok:
@@ -69,6 +82,37 @@ func verifyOTPme(v *otpmeVerifier) BindStep {
 			return v.decide(ctx, req, u, client)
 		})
 	}
+}
+
+// errRespelled: a bind DN that may name an OTPme user's account under
+// another spelling, which cannot be resolved; the bind is refused.
+var errRespelled = errors.New("refused")
+
+// respelled finds the OTPme user of a bind DN spelled otherwise than the
+// user's otpmeBindDN. A DN whose values resemble an OTPme user's bind DN
+// is read with the service account, and slapd's own spelling of it is
+// looked up. If it cannot be read, or resembles the bind DN of a user
+// entry that could not be loaded, the bind is refused: whether the second
+// factor is asked for must not depend on how the DN is spelled.
+func (v *otpmeVerifier) respelled(ctx context.Context, req *BindRequest) (otpme.User, bool, error) {
+	resembles, broken, err := v.dir.ResemblesBindDN(ctx, req.DN)
+	switch {
+	case err != nil:
+		return otpme.User{}, false, err
+	case broken:
+		return otpme.User{}, false, fmt.Errorf("%w: %q may be the bind DN of an OTPme user whose entry is invalid (see the log of the OTPme objects)", errRespelled, req.DN)
+	case !resembles:
+		return otpme.User{}, false, nil
+	}
+	e, err := v.oath.dir.Read(ctx, req.DN, []string{"1.1"})
+	switch {
+	case errors.Is(err, ErrNoSuchEntry), errors.Is(err, ErrInvalidDN):
+		return otpme.User{}, false, fmt.Errorf("%w: %q resembles an OTPme user's bind DN and the service account cannot read it: %w", errRespelled, req.DN, err)
+	case err != nil:
+		return otpme.User{}, false, err
+	}
+	req.trace("bind DN resembles an OTPme user's; the directory names it", "entry", e.DN)
+	return v.dir.UserByBindDN(ctx, e.DN)
 }
 
 func (v *otpmeVerifier) unavailable(req *BindRequest, err error) BindResponse {

@@ -358,3 +358,57 @@ func isPlainASCII(s string) bool {
 	}
 	return true
 }
+
+// valuesKey is a key of dn that needs no schema: the values of its RDNs,
+// unescaped and folded as appendFold folds them, without the attribute
+// types, the values of a multi-valued RDN sorted. Every spelling of one DN
+// that slapd takes for the same entry (types by name, alias or OID,
+// escapes, spaces, case, full-width letters, quotes, ';' between RDNs, the
+// order within an RDN) has the same key; distinct DNs may share one too.
+// So it can tell that a DN may be another spelling of a known one (the
+// per-DN rate limit, the OTPme users' bind DNs), never that it is one.
+func valuesKey(dn string) string {
+	key := make([]byte, 0, len(dn)+8)
+	var rdn []string // the folded values of the RDN being read
+	var val []byte
+	inValue, quoted := false, false
+	endValue := func() {
+		rdn = append(rdn, string(appendFold(nil, string(val))))
+		val, inValue, quoted = val[:0], false, false
+	}
+	endRDN := func() {
+		endValue()
+		slices.Sort(rdn)
+		for _, v := range rdn {
+			key = append(append(key, v...), 1)
+		}
+		key, rdn = append(key, 0), rdn[:0]
+	}
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		switch {
+		case !inValue:
+			inValue = c == '='
+		case c == '\\' && i+1 < len(dn):
+			if h, ok := unhex(dn[i+1:]); ok {
+				val = append(val, h)
+				i += 2
+			} else {
+				val = append(val, dn[i+1])
+				i++
+			}
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+			val = append(val, c)
+		case c == '+':
+			endValue()
+		case c == ',' || c == ';':
+			endRDN()
+		default:
+			val = append(val, c)
+		}
+	}
+	endRDN()
+	return string(key)
+}

@@ -118,7 +118,7 @@ func FuzzDNKey(f *testing.F) {
 			t.Fatalf("dnKey(%q) = %q, %v; the reference gives %q, %v", dn, got, ok, want, wantOK)
 		}
 		_ = isUnder(dn, "dc=x")
-		_ = rateKey(dn) // never panics
+		_ = valuesKey(dn) // never panics
 	})
 }
 

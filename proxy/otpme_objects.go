@@ -270,6 +270,18 @@ func (d *DirObjects) UserByBindDN(ctx context.Context, dn string) (otpme.User, b
 	return u, err == nil, err
 }
 
+// ResemblesBindDN implements OTPmeDirectory: dn's values (valuesKey) are
+// those of a loaded OTPme user's bind DN (resembles), or of one whose entry
+// was left out as invalid (broken).
+func (d *DirObjects) ResemblesBindDN(ctx context.Context, dn string) (resembles, broken bool, err error) {
+	v, err := d.current(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	key := valuesKey(dn)
+	return v.resembled[key], v.broken[key], nil
+}
+
 // MatchClient implements OTPmeDirectory. A marker names a client exactly,
 // or else case-insensitively; otherwise the certificate subject, the
 // listener and the source address are tried in this order, each as in
@@ -476,6 +488,9 @@ type objTree struct {
 	tokenDN  map[string]string
 	groupDN  map[string]string
 	clientDN map[string]string
+	// brokenBindDNs are the bind DNs of user entries left out as invalid:
+	// their binds are refused, not passed on without the second factor.
+	brokenBindDNs []string
 }
 
 // loadObjTree reads every OTPme object under base with one subtree search.
@@ -566,6 +581,9 @@ func (l *objLoader) user(e schema.Entry) error {
 		err = l.claim(e, "user", u.Name, u.ID)
 	}
 	if err != nil {
+		for _, dn := range e.Values(objAttrBindDN) {
+			l.tree.brokenBindDNs = append(l.tree.brokenBindDNs, string(dn))
+		}
 		return err
 	}
 	l.tree.snap.Users = append(l.tree.snap.Users, u)
@@ -622,8 +640,12 @@ func (l *objLoader) client(e schema.Entry) error {
 
 // objView is a loaded snapshot with the indexes of the proxy's lookups.
 type objView struct {
-	objs       *otpme.MemObjects
-	byBindDN   map[string]string // canonical bind DN -> user name
+	objs     *otpme.MemObjects
+	byBindDN map[string]string // canonical bind DN -> user name
+	// resembled and broken hold the valuesKey of every OTPme user's bind
+	// DN, of the users loaded and of those left out as invalid.
+	resembled  map[string]bool
+	broken     map[string]bool
 	names      []string          // client names, sorted
 	byCert     map[string]string // canonical subject -> client name
 	byListener map[string]string // normalized listener -> client name
@@ -642,12 +664,16 @@ func newObjView(tree *objTree) (*objView, []error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load OTPme objects: %w", err)
 	}
-	v := &objView{objs: objs, byBindDN: map[string]string{}, byCert: map[string]string{}, byListener: map[string]string{}}
+	v := &objView{objs: objs, byBindDN: map[string]string{}, resembled: map[string]bool{}, broken: map[string]bool{},
+		byCert: map[string]string{}, byListener: map[string]string{}}
 	var problems []error
 	for _, u := range tree.snap.Users { // sorted by name
 		if err := v.indexUser(u, tree.userDN[u.ID]); err != nil {
 			problems = append(problems, err)
 		}
+	}
+	for _, dn := range tree.brokenBindDNs {
+		v.broken[valuesKey(dn)] = true
 	}
 	for _, c := range tree.snap.Clients { // sorted by name
 		v.indexClient(c)
@@ -662,8 +688,10 @@ func (v *objView) indexUser(u otpme.User, dn string) error {
 	}
 	key, err := canonicalDN(u.BindDN)
 	if err != nil {
+		v.broken[valuesKey(u.BindDN)] = true
 		return fmt.Errorf("entry %q: %s: %w: %w", dn, objAttrBindDN, errObjectEntry, err)
 	}
+	v.resembled[valuesKey(u.BindDN)] = true
 	if other, ok := v.byBindDN[key]; ok {
 		return fmt.Errorf("entry %q: %w: %s %q is the bind DN of user %q already", dn, errObjectEntry, objAttrBindDN, u.BindDN, other)
 	}
