@@ -31,7 +31,8 @@ func limitRate(perIP, perDN int, now func() time.Time) BindStep {
 	ips, dns := newRateLimiter(perIP, now), newRateLimiter(perDN, now)
 	return func(next BindHandler) BindHandler {
 		return BindFunc(func(ctx context.Context, req *BindRequest) BindResponse {
-			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allow(valuesKey(req.DN))) {
+			var buf [256]byte
+			if (ips.on() && !ips.allow(hostOf(req.Peer))) || (dns.on() && !dns.allowBytes(appendValuesKey(buf[:0], req.DN))) {
 				req.Event = "AUTH_RATE_LIMITED"
 				return BindResponse{Code: Busy, Message: "too many bind attempts, try again later"}
 			}
@@ -93,10 +94,20 @@ func (l *rateLimiter) on() bool { return l.perMinute > 0 }
 
 // allow takes one token for key, if there is one.
 func (l *rateLimiter) allow(key string) bool {
+	return l.allowHash(maphash.String(l.seed, key))
+}
+
+// allowBytes is allow for a key in bytes.
+func (l *rateLimiter) allowBytes(key []byte) bool {
+	return l.allowHash(maphash.Bytes(l.seed, key))
+}
+
+// allowHash takes one token for the key whose hash is h. The hash is
+// seeded per process: collisions cannot be aimed at.
+func (l *rateLimiter) allowHash(h uint64) bool {
 	if l.perMinute <= 0 {
 		return true
 	}
-	h := maphash.String(l.seed, key) // seeded per process: collisions cannot be aimed at
 	s := &l.shards[h%rateShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()

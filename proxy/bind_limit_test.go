@@ -108,3 +108,13 @@ func TestValuesKey(t *testing.T) {
 	assert.NotEqual(t, valuesKey("cn=al+uid=b,dc=x"), valuesKey("cn=al,uid=b,dc=x"), "one RDN or two")
 	assert.Equal(t, valuesKey(`cn="a,b+c",dc=x`), valuesKey(`cn=a\,b\+c,dc=x`), "quoted separators")
 }
+
+// BenchmarkValuesKey: the per-DN rate limit's key of a bind DN, on every
+// bind.
+func BenchmarkValuesKey(b *testing.B) {
+	b.ReportAllocs()
+	var buf [256]byte
+	for b.Loop() {
+		_ = appendValuesKey(buf[:0], "uid=user1234,ou=people,dc=example,dc=com")
+	}
+}

@@ -367,48 +367,85 @@ func isPlainASCII(s string) bool {
 // order within an RDN) has the same key; distinct DNs may share one too.
 // So it can tell that a DN may be another spelling of a known one (the
 // per-DN rate limit, the OTPme users' bind DNs), never that it is one.
-func valuesKey(dn string) string {
-	key := make([]byte, 0, len(dn)+8)
-	var rdn []string // the folded values of the RDN being read
-	var val []byte
-	inValue, quoted := false, false
-	endValue := func() {
-		rdn = append(rdn, string(appendFold(nil, string(val))))
-		val, inValue, quoted = val[:0], false, false
-	}
-	endRDN := func() {
-		endValue()
-		slices.Sort(rdn)
-		for _, v := range rdn {
-			key = append(append(key, v...), 1)
+func valuesKey(dn string) string { return string(appendValuesKey(nil, dn)) }
+
+// appendValuesKey appends dn's valuesKey to dst. A DN of single-valued
+// RDNs without escapes or quotes costs no allocation (every bind computes
+// one for the rate limit).
+func appendValuesKey(dst []byte, dn string) []byte {
+	for {
+		end := nextSeparator(dn, ",;")
+		dst = append(appendRDNValues(dst, dn[:end]), 0)
+		if end == len(dn) {
+			return dst
 		}
-		key, rdn = append(key, 0), rdn[:0]
+		dn = dn[end+1:]
 	}
-	for i := 0; i < len(dn); i++ {
-		c := dn[i]
-		switch {
-		case !inValue:
-			inValue = c == '='
-		case c == '\\' && i+1 < len(dn):
-			if h, ok := unhex(dn[i+1:]); ok {
-				val = append(val, h)
+}
+
+// appendRDNValues appends the folded values of one RDN, sorted, each
+// followed by 0x01.
+func appendRDNValues(dst []byte, rdn string) []byte {
+	end := nextSeparator(rdn, "+")
+	if end == len(rdn) {
+		return append(appendAVAValue(dst, rdn), 1)
+	}
+	var parts []string // a multi-valued RDN: rare enough to allocate
+	for {
+		parts = append(parts, string(appendAVAValue(nil, rdn[:end])))
+		if end == len(rdn) {
+			break
+		}
+		rdn = rdn[end+1:]
+		end = nextSeparator(rdn, "+")
+	}
+	slices.Sort(parts)
+	for _, p := range parts {
+		dst = append(append(dst, p...), 1)
+	}
+	return dst
+}
+
+// appendAVAValue appends the folded value of one AVA: what follows its
+// first '=', escapes decoded and quotes dropped.
+func appendAVAValue(dst []byte, ava string) []byte {
+	_, v, found := strings.Cut(ava, "=")
+	if !found || !strings.ContainsAny(v, `\"`) {
+		return appendFold(dst, v)
+	}
+	var buf [64]byte
+	raw := buf[:0]
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"':
+		case c == '\\' && i+1 < len(v):
+			if h, ok := unhex(v[i+1:]); ok {
+				raw = append(raw, h)
 				i += 2
 			} else {
-				val = append(val, dn[i+1])
+				raw = append(raw, v[i+1])
 				i++
 			}
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-			val = append(val, c)
-		case c == '+':
-			endValue()
-		case c == ',' || c == ';':
-			endRDN()
 		default:
-			val = append(val, c)
+			raw = append(raw, c)
 		}
 	}
-	endRDN()
-	return string(key)
+	return appendFold(dst, string(raw))
+}
+
+// nextSeparator returns the index of the first byte of s that is one of
+// seps and neither escaped nor quoted, or len(s).
+func nextSeparator(s, seps string) int {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && strings.IndexByte(seps, c) >= 0:
+			return i
+		}
+	}
+	return len(s)
 }

@@ -278,8 +278,9 @@ func (d *DirObjects) ResemblesBindDN(ctx context.Context, dn string) (resembles,
 	if err != nil {
 		return false, false, err
 	}
-	key := valuesKey(dn)
-	return v.resembled[key], v.broken[key], nil
+	var buf [256]byte
+	key := appendValuesKey(buf[:0], dn)
+	return v.resembled[string(key)], v.broken[string(key)], nil // lookups by string(bytes) do not allocate
 }
 
 // MatchClient implements OTPmeDirectory. A marker names a client exactly,
