@@ -8,7 +8,8 @@
 // tokens, the session logout password (SLP) and the client trust password
 // (CTP), and one AUTH_* event per verification with the decision trace.
 //
-// The engine keeps no state of its own. It reads the configuration an
+// The engine keeps no state of its own but locks that run the
+// verifications of one user one at a time. It reads the configuration an
 // administrator edits (users, tokens, groups, clients) through Objects, and
 // keeps what changes with every login (sessions, fail counters, used codes)
 // in a Store that several proxies may share; every Store write that must be

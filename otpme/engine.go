@@ -81,9 +81,11 @@ func (c Config) Validate() error {
 }
 
 // Engine is the OTPme policy engine. It is safe for concurrent use; its
-// state is in the Store.
+// state is in the Store. Verifications of one user wait for each other
+// (userLocks).
 type Engine struct {
-	c Config
+	c     Config
+	locks *userLocks // one verification of a user at a time
 }
 
 // New returns an Engine for c, with the defaults filled in.
@@ -104,7 +106,7 @@ func New(c Config) (*Engine, error) {
 		c.Rand = rand.Reader
 	}
 	c.Key = slices.Clone(c.Key)
-	return &Engine{c: c}, nil
+	return &Engine{c: c, locks: newUserLocks()}, nil
 }
 
 // Request is one login to decide.

@@ -34,6 +34,7 @@ type verification struct {
 	tokensRead bool
 	sessions   []Session // the user's sessions, when read with the fail counts
 	sessRead   bool
+	locked     chan struct{} // the user's lock stripe, held until the end
 }
 
 // step is one stage of a verification. It returns done when the decision
@@ -44,10 +45,12 @@ type step func(ctx context.Context) (done bool, err error)
 // run is the verification, stage by stage, in the guide's order.
 func (v *verification) run(ctx context.Context) error {
 	v.tr.debug("Processing %s authentication request.", v.req.AuthType)
+	defer v.unlockUser()
 	for _, s := range []step{
 		v.resolveClient, // who is calling, is it allowed
 		v.resolveGroup,  // the client's access group (or none)
 		v.resolveUser,   // the user exists and is enabled
+		v.lockUser,      // no other verification of the user meanwhile
 		v.checkLock,     // the user is not locked (account or group)
 		v.checkSessions, // an existing session: re-use, max_login, logout
 		v.verifyTokens,  // the tokens the group allows, static then OTP

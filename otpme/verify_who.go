@@ -91,6 +91,27 @@ func (v *verification) resolveUser(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// lockUser waits until no other verification of the user runs in this
+// Engine, so that each one reads the fail counts the previous ones left
+// (userLocks). A ctx that ends meanwhile ends the verification with its
+// error.
+func (v *verification) lockUser(ctx context.Context) (bool, error) {
+	s, err := v.e.locks.lock(ctx, v.user.ID)
+	if err != nil {
+		return true, fmt.Errorf("wait for the other logins of %q: %w", v.user.Name, err)
+	}
+	v.locked = s
+	return false, nil
+}
+
+// unlockUser releases what lockUser took, if anything.
+func (v *verification) unlockUser() {
+	if v.locked != nil {
+		<-v.locked
+		v.locked = nil
+	}
+}
+
 // checkLock refuses a locked user: locked for the whole account (failures
 // without access group at the user's max_fail) or for the request's group
 // (failures in it at the group's max_fail). The attempt counts as a
