@@ -12,7 +12,7 @@ import (
 // process). The zero value is not usable; call NewMemStore.
 type MemStore struct {
 	mu       sync.Mutex
-	fails    map[Scope]map[string]struct{}
+	fails    map[Scope]*failSet
 	codes    map[usedCode]time.Time // expiry
 	sessions map[string]Session
 	// byUser indexes sessions by user, so that a login looks at its
@@ -25,12 +25,26 @@ type MemStore struct {
 
 type usedCode struct{ token, code string }
 
+// failSet is the failures of one scope: the latest distinct password
+// hashes, oldest first, at most MaxFailHashes, and how many were dropped.
+type failSet struct {
+	hashes  []string
+	dropped int
+}
+
+func (f *failSet) count() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.hashes) + f.dropped
+}
+
 var _ Store = (*MemStore)(nil)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		fails:    map[Scope]map[string]struct{}{},
+		fails:    map[Scope]*failSet{},
 		codes:    map[usedCode]time.Time{},
 		sessions: map[string]Session{},
 		byUser:   map[string]map[string]struct{}{},
@@ -69,27 +83,34 @@ func (m *MemStore) dropSession(id string) {
 func (m *MemStore) AddFail(_ context.Context, scope Scope, pwHash string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	set := m.fails[scope]
-	if set == nil {
-		set = map[string]struct{}{}
-		m.fails[scope] = set
+	f := m.fails[scope]
+	if f == nil {
+		f = &failSet{}
+		m.fails[scope] = f
 	}
-	set[pwHash] = struct{}{}
-	return len(set), nil
+	if slices.Contains(f.hashes, pwHash) {
+		return f.count(), nil
+	}
+	f.hashes = append(f.hashes, pwHash)
+	if len(f.hashes) > MaxFailHashes {
+		f.hashes = slices.Delete(f.hashes, 0, 1)
+		f.dropped++
+	}
+	return f.count(), nil
 }
 
 // Fails implements Store.
 func (m *MemStore) Fails(_ context.Context, scope Scope) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.fails[scope]), nil
+	return m.fails[scope].count(), nil
 }
 
 // ResetFails implements Store.
 func (m *MemStore) ResetFails(_ context.Context, scope Scope) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := len(m.fails[scope])
+	n := m.fails[scope].count()
 	delete(m.fails, scope)
 	return n, nil
 }

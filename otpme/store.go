@@ -35,12 +35,15 @@ type LoginStateReader interface {
 // conformance suite every implementation must pass.
 type Store interface {
 	// AddFail records a failed login in scope made with the password whose
-	// keyed hash is pwHash, and returns how many distinct hashes scope now
-	// holds. Adding a hash already held changes nothing (directory: add the
+	// keyed hash is pwHash, and returns scope's count of distinct failures.
+	// Adding a hash already held changes nothing (directory: add the
 	// value; "value exists" is success), so retries and a client repeating
-	// one wrong password count once.
+	// one wrong password count once. A scope holds at most MaxFailHashes
+	// hashes: adding one more drops the oldest, which stays counted (the
+	// count is the hashes held plus the ones dropped) and counts again if
+	// it comes back.
 	AddFail(ctx context.Context, scope Scope, pwHash string) (count int, err error)
-	// Fails returns how many distinct failures scope holds (0 if none).
+	// Fails returns scope's count of distinct failures (0 if none).
 	Fails(ctx context.Context, scope Scope) (int, error)
 	// ResetFails forgets scope's failures and returns how many there were.
 	ResetFails(ctx context.Context, scope Scope) (previous int, err error)
@@ -70,7 +73,9 @@ type Store interface {
 	// the new one in one modify; retry on conflict). A store shared by
 	// several proxies may write the count of a session without MaxLogin a
 	// little later (DirStore: within a second); its own Sessions include
-	// it at once.
+	// it at once. Such a store may also count it through a session that
+	// another proxy deleted after the caller read it (DirStore does not
+	// read it again).
 	CountLogin(ctx context.Context, s Session, now time.Time) (Session, error)
 	// DeleteSessions deletes the sessions that match f and returns how
 	// many it deleted.
@@ -79,6 +84,12 @@ type Store interface {
 	// expiry is not after now, and returns how many records it deleted.
 	Purge(ctx context.Context, now time.Time) (int, error)
 }
+
+// MaxFailHashes is how many distinct wrong-password hashes a Store keeps
+// per scope. Without a cap, anyone who knows a user's name could grow the
+// user's fail state by one hash per guess, for ever; 64 is far above any
+// sensible max_fail, and the count goes on past it (Store.AddFail).
+const MaxFailHashes = 64
 
 // Scope is what failed logins are counted for: a user (Group "") or a user
 // within one access group. Both are IDs.

@@ -34,8 +34,10 @@ import (
 //     entryAlreadyExists (68) means the code was used. An expired leftover
 //     is taken over with a compare-and-swap of its otpmeData.
 //   - AddFail adds the password hash as a value of otpmeHash:
-//     attributeOrValueExists (20) means it was already counted; the count
-//     is the number of values.
+//     attributeOrValueExists (20) means it was already counted. Past
+//     otpme.MaxFailHashes values, the oldest are deleted by value and
+//     counted in otpmeLogins (old value deleted, new one added) in one
+//     modify; the count is the values plus otpmeLogins.
 //   - CountLogin deletes the old otpmeLogins value and adds the new one in
 //     one modify; noSuchAttribute (16) means another proxy counted first,
 //     and the login is re-read and tried again (at most 32 times). For a
@@ -56,7 +58,9 @@ import (
 //	         otpmeGroupID, otpmeTokenID (when not empty), otpmeLogins,
 //	         otpmeExpires (when it can expire), otpmeData (JSON, below)
 //	fail     otpmeKey=fail-<hex>      otpmeKind=fail, otpmeUserID,
-//	         otpmeGroupID, otpmeHash (one value per distinct password)
+//	         otpmeGroupID, otpmeHash (one value per distinct password,
+//	         the latest otpme.MaxFailHashes), otpmeLogins (how many
+//	         older ones were dropped, when any were)
 //	code     otpmeKey=code-<hex>      otpmeKind=code, otpmeTokenID,
 //	         otpmeExpires, otpmeData (exact expiry and a nonce)
 //
@@ -98,6 +102,10 @@ const (
 	stateAttrUser   = "otpmeUserID"
 	stateAttrGroup  = "otpmeGroupID"
 	stateAttrToken  = "otpmeTokenID"
+	// stateAttrDropped, on a fail entry, counts the failures whose hashes
+	// were dropped (otpme.MaxFailHashes): the sessions' integer attribute,
+	// which the schema allows on every state entry.
+	stateAttrDropped = stateAttrLogins
 
 	stateSession = "session"
 	stateFail    = "fail"
@@ -122,7 +130,8 @@ var errStateContention = errors.New("too many concurrent changes")
 // ---- fail counters ----
 
 // AddFail implements otpme.Store: it adds pwHash to the scope's otpmeHash
-// values, creating the scope's entry on its first failure.
+// values, creating the scope's entry on its first failure, then keeps the
+// values within otpme.MaxFailHashes (capFails).
 func (s *DirStore) AddFail(ctx context.Context, scope otpme.Scope, pwHash string) (int, error) {
 	key := stateKey(stateFail, scope.User, scope.Group)
 	dn := s.dn(key)
@@ -132,7 +141,7 @@ func (s *DirStore) AddFail(ctx context.Context, scope otpme.Scope, pwHash string
 		err := s.modify(ctx, mod)
 		switch {
 		case err == nil, ldap.IsErrorWithCode(err, ldap.LDAPResultAttributeOrValueExists):
-			n, err := s.countValues(ctx, dn, stateAttrHash)
+			n, err := s.capFails(ctx, dn, pwHash)
 			return max(n, 1), err // a reset racing in between: we counted 1
 		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 			return 0, err
@@ -149,6 +158,93 @@ func (s *DirStore) AddFail(ctx context.Context, scope otpme.Scope, pwHash string
 	return 0, fmt.Errorf("add failure to %q: %w", dn, errStateContention)
 }
 
+// capFails reads the fail entry dn and returns its count. If it holds
+// more than otpme.MaxFailHashes hashes, the oldest but keep (the one just
+// added) are dropped and counted (dropRequest); a drop or reset by
+// another proxy meanwhile makes that modify fail, and it reads again. The
+// count is the same before and after a drop.
+func (s *DirStore) capFails(ctx context.Context, dn, keep string) (int, error) {
+	for range stateCASRetries {
+		f, err := s.readFails(ctx, dn)
+		if err != nil || len(f.hashes) <= otpme.MaxFailHashes {
+			return f.count(), err
+		}
+		mod, err := dropRequest(dn, f, keep)
+		if err != nil {
+			return 0, err
+		}
+		err = s.modify(ctx, mod)
+		switch {
+		case err == nil:
+			return f.count(), nil
+		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAssertionFailed, ldap.LDAPResultNoSuchObject):
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("cap failures of %q: %w", dn, errStateContention)
+}
+
+// failState is a fail entry: its hashes in the directory's order, which
+// in OpenLDAP is the order they were added in, and how many were dropped.
+type failState struct {
+	hashes  []string
+	dropped int
+}
+
+func (f failState) count() int { return len(f.hashes) + f.dropped }
+
+// decodeFails reads a fail entry.
+func decodeFails(e *ldap.Entry) (failState, error) {
+	f := failState{hashes: e.GetEqualFoldAttributeValues(stateAttrHash)}
+	if v := e.GetEqualFoldAttributeValue(stateAttrDropped); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return failState{}, fmt.Errorf("decode fail entry %q: %s: %w", e.DN, stateAttrDropped, err)
+		}
+		f.dropped = n
+	}
+	return f, nil
+}
+
+// readFails reads the fail entry dn (empty if there is none).
+func (s *DirStore) readFails(ctx context.Context, dn string) (failState, error) {
+	e, err := s.read(ctx, dn, stateAttrHash, stateAttrDropped)
+	if e == nil {
+		return failState{}, err
+	}
+	return decodeFails(e)
+}
+
+// dropRequest is the modify that keeps the latest otpme.MaxFailHashes
+// hashes of f (and keep in any case): it deletes the others by value and
+// swaps the dropped count for one that includes them, deleting the old
+// count by value or, if there was none, asserting there still is none.
+// Either way, a concurrent change makes it fail and change nothing.
+func dropRequest(dn string, f failState, keep string) (*ldap.ModifyRequest, error) {
+	excess := len(f.hashes) - otpme.MaxFailHashes
+	var drop []string
+	for _, h := range f.hashes {
+		if len(drop) < excess && h != keep {
+			drop = append(drop, h)
+		}
+	}
+	var ctrls []ldap.Control
+	if f.dropped == 0 {
+		c, err := assertionControl("(!(" + stateAttrDropped + "=*))")
+		if err != nil {
+			return nil, err
+		}
+		ctrls = append(ctrls, c)
+	}
+	mod := ldap.NewModifyRequest(dn, ctrls)
+	mod.Delete(stateAttrHash, drop)
+	if f.dropped > 0 {
+		mod.Delete(stateAttrDropped, []string{strconv.Itoa(f.dropped)})
+	}
+	mod.Add(stateAttrDropped, []string{strconv.Itoa(f.dropped + len(drop))})
+	return mod, nil
+}
+
 // failEntry is the add request of a fail scope's first failure.
 func (s *DirStore) failEntry(key string, scope otpme.Scope, pwHash string) *ldap.AddRequest {
 	req := s.stateEntry(key, stateFail)
@@ -160,7 +256,8 @@ func (s *DirStore) failEntry(key string, scope otpme.Scope, pwHash string) *ldap
 
 // Fails implements otpme.Store.
 func (s *DirStore) Fails(ctx context.Context, scope otpme.Scope) (int, error) {
-	return s.countValues(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)), stateAttrHash)
+	f, err := s.readFails(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)))
+	return f.count(), err
 }
 
 // LoginState implements otpme.LoginStateReader: the fail entries of the
@@ -192,9 +289,14 @@ func (s *DirStore) LoginState(ctx context.Context, user string, scopes []otpme.S
 		case stateFail:
 			key := e.GetEqualFoldAttributeValue(stateAttrKey)
 			for i, k := range keys {
-				if k == key {
-					counts[i] = len(e.GetEqualFoldRawAttributeValues(stateAttrHash))
+				if k != key {
+					continue
 				}
+				f, err := decodeFails(e)
+				if err != nil {
+					return nil, nil, err
+				}
+				counts[i] = f.count()
 			}
 		case stateSession:
 			sess, err := entrySession(e)
@@ -209,54 +311,57 @@ func (s *DirStore) LoginState(ctx context.Context, user string, scopes []otpme.S
 	return counts, sessions, nil
 }
 
-// countValues returns how many values attr has in the entry dn (0 if the
-// entry does not exist).
-func (s *DirStore) countValues(ctx context.Context, dn, attr string) (int, error) {
-	e, err := s.read(ctx, dn, attr)
-	if e == nil {
-		return 0, err
-	}
-	return len(e.GetEqualFoldRawAttributeValues(attr)), nil
-}
-
 // ResetFails implements otpme.Store.
 func (s *DirStore) ResetFails(ctx context.Context, scope otpme.Scope) (int, error) {
 	return s.resetFails(ctx, s.dn(stateKey(stateFail, scope.User, scope.Group)))
 }
 
-// resetFails deletes exactly the otpmeHash values it read, so a failure
-// another proxy adds meanwhile is either counted in the result or kept,
-// then deletes the entry if it is still empty.
+// resetFails deletes exactly the otpmeHash values and the dropped count
+// it read, so a failure another proxy adds meanwhile is either counted in
+// the result or kept, then deletes the entry if it is still empty.
 func (s *DirStore) resetFails(ctx context.Context, dn string) (int, error) {
 	for range stateCASRetries {
-		e, err := s.read(ctx, dn, stateAttrHash)
+		e, err := s.read(ctx, dn, stateAttrHash, stateAttrDropped)
 		if e == nil {
 			return 0, err
 		}
-		values := e.GetEqualFoldAttributeValues(stateAttrHash)
-		if len(values) == 0 {
+		f, err := decodeFails(e)
+		if err != nil {
+			return 0, err
+		}
+		if f.count() == 0 {
 			return 0, s.dropEmptyFail(ctx, dn)
 		}
-		mod := ldap.NewModifyRequest(dn, nil)
-		mod.Delete(stateAttrHash, values)
-		err = s.modify(ctx, mod)
+		err = s.modify(ctx, resetRequest(dn, f))
 		switch {
 		case err == nil:
-			return len(values), s.dropEmptyFail(ctx, dn)
+			return f.count(), s.dropEmptyFail(ctx, dn)
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 			return 0, nil
 		case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchAttribute):
 			return 0, err
 		}
-		// Another reset removed some of the values first: read again.
+		// Another proxy reset or dropped some of them first: read again.
 	}
 	return 0, fmt.Errorf("reset failures of %q: %w", dn, errStateContention)
+}
+
+// resetRequest deletes the hashes and the dropped count of f, by value.
+func resetRequest(dn string, f failState) *ldap.ModifyRequest {
+	mod := ldap.NewModifyRequest(dn, nil)
+	if len(f.hashes) > 0 {
+		mod.Delete(stateAttrHash, f.hashes)
+	}
+	if f.dropped > 0 {
+		mod.Delete(stateAttrDropped, []string{strconv.Itoa(f.dropped)})
+	}
+	return mod
 }
 
 // dropEmptyFail deletes the fail entry dn if it holds no failure (a
 // failure added meanwhile keeps it).
 func (s *DirStore) dropEmptyFail(ctx context.Context, dn string) error {
-	err := s.deleteIf(ctx, dn, "(!("+stateAttrHash+"=*))")
+	err := s.deleteIf(ctx, dn, "(&(!("+stateAttrHash+"=*))(!("+stateAttrDropped+"=*)))")
 	if errors.Is(err, errStateChanged) {
 		return nil
 	}
@@ -558,7 +663,11 @@ func (s *DirStore) Sessions(ctx context.Context, user string) ([]otpme.Session, 
 // session without max_login is counted from the state the caller read and
 // written within countFlushDelay, several logins in one modify
 // (deferred.go): a re-bind through a session writes nothing while the
-// client waits.
+// client waits. Nor does it read: a logout or revocation by another proxy
+// after the caller's read (microseconds earlier) is not seen, where
+// MemStore would refuse. Seeing it would cost a directory read on every
+// re-bind; logouts through this proxy cannot fall in between, as the
+// engine runs one verification of a user at a time.
 func (s *DirStore) CountLogin(ctx context.Context, seen otpme.Session, now time.Time) (otpme.Session, error) {
 	if seen.ID == "" {
 		return otpme.Session{}, fmt.Errorf("count login of session %q: %w", seen.ID, otpme.ErrSessionNotFound)

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ldapotp/ldapotp/otpme"
+	"github.com/ldapotp/ldapotp/test/slapdtest"
 )
 
 var storeT0 = time.Date(2024, 5, 1, 17, 0, 0, 0, time.UTC)
@@ -225,4 +228,94 @@ func TestDirStore_Unreachable(t *testing.T) {
 	cancel()
 	_, err = s.Fails(cancelled, scope)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDirStore_FailHashesCapped: against a real slapd, two proxies adding
+// distinct wrong passwords to one scope at once leave at most
+// otpme.MaxFailHashes otpmeHash values, and every failure is counted.
+func TestDirStore_FailHashesCapped(t *testing.T) {
+	srv := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, Schemas: []string{"schema/otpme.schema"},
+		NoSync: true, LogLevel: "0"})
+	target, err := ParseTarget(srv.URL)
+	require.NoError(t, err)
+	var stores [2]*DirStore
+	for i := range stores {
+		d := NewServiceDirectory(target, srv.ServiceDN, NewSecret([]byte(srv.ServicePassword)), 4, 10*time.Second)
+		t.Cleanup(d.Close)
+		stores[i] = NewDirStore(d, "ou=otpme,"+srv.BaseDN)
+	}
+	ctx, scope := context.Background(), otpme.Scope{User: "u", Group: "g"}
+	const workers, each = 8, otpme.MaxFailHashes / 2
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := stores[w%2].AddFail(ctx, scope, fmt.Sprintf("w%d-h%d", w, i))
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	n, err := stores[0].Fails(ctx, scope)
+	require.NoError(t, err)
+	assert.Equal(t, workers*each, n)
+	e, err := stores[1].read(ctx, stores[1].dn(stateKey(stateFail, scope.User, scope.Group)), stateAttrHash)
+	require.NoError(t, err)
+	require.NotNil(t, e)
+	assert.Equal(t, otpme.MaxFailHashes, len(e.GetEqualFoldAttributeValues(stateAttrHash)), "otpmeHash values held")
+
+	prev, err := stores[1].ResetFails(ctx, scope)
+	require.NoError(t, err)
+	assert.Equal(t, workers*each, prev)
+	n, err = stores[0].Fails(ctx, scope)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+// TestDirStore_DropRequest: the drop past otpme.MaxFailHashes deletes the
+// oldest hashes but the one just added, and swaps the dropped count by
+// value (asserting there is none when it was 0).
+func TestDirStore_DropRequest(t *testing.T) {
+	over := make([]string, otpme.MaxFailHashes+2)
+	for i := range over {
+		over[i] = fmt.Sprintf("h%d", i)
+	}
+	tests := []struct {
+		name     string
+		f        failState
+		keep     string
+		drop     []string
+		old, new string // dropped counts; old "": none, asserted absent
+	}{
+		{"oldest-first", failState{hashes: over}, "h65", []string{"h0", "h1"}, "", "2"},
+		{"never-the-one-just-added", failState{hashes: over}, "h0", []string{"h1", "h2"}, "", "2"},
+		{"count-swapped-by-value", failState{hashes: over, dropped: 7}, "h65", []string{"h0", "h1"}, "7", "9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mod, err := dropRequest("otpmeKey=fail-x,ou=state", tt.f, tt.keep)
+			require.NoError(t, err)
+			deleted, added := map[string][]string{}, map[string][]string{}
+			for _, c := range mod.Changes {
+				switch c.Operation {
+				case ldap.DeleteAttribute:
+					deleted[c.Modification.Type] = c.Modification.Vals
+				case ldap.AddAttribute:
+					added[c.Modification.Type] = c.Modification.Vals
+				}
+			}
+			assert.Equal(t, tt.drop, deleted[stateAttrHash])
+			assert.Equal(t, []string{tt.new}, added[stateAttrDropped])
+			if tt.old == "" {
+				assert.NotContains(t, deleted, stateAttrDropped)
+				assert.Len(t, mod.Controls, 1, "the assertion that there is no count yet")
+			} else {
+				assert.Equal(t, []string{tt.old}, deleted[stateAttrDropped])
+				assert.Empty(t, mod.Controls)
+			}
+		})
+	}
 }

@@ -73,6 +73,20 @@ func runConcurrent(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, 8, n)
 	})
+	t.Run("add-fail-past-cap-counts-each", func(t *testing.T) {
+		s := newStore(t)
+		for i := range otpme.MaxFailHashes - 4 {
+			_, err := s.AddFail(ctx, userA, hashN(i))
+			require.NoError(t, err)
+		}
+		race(func(i int) {
+			_, err := s.AddFail(ctx, userA, fmt.Sprintf("new%d", i))
+			assert.NoError(t, err)
+		})
+		n, err := s.Fails(ctx, userA)
+		require.NoError(t, err)
+		assert.Equal(t, otpme.MaxFailHashes-4+racers, n, "every distinct failure counted once, held or dropped")
+	})
 	t.Run("create-session-once", func(t *testing.T) {
 		s := newStore(t)
 		var oks atomic.Int32

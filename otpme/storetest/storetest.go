@@ -54,6 +54,16 @@ func runFails(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		{"reset-returns-previous", []failOp{{"add", userA, "h1", 1}, {"add", userA, "h2", 2}, {"reset", userA, "", 2}, {"fails", userA, "", 0}, {"add", userA, "h1", 1}}},
 		{"reset-leaves-other-scopes", []failOp{{"add", userA, "h1", 1}, {"add", userAImap, "h1", 1}, {"reset", userAImap, "", 1}, {"fails", userA, "", 1}}},
 		{"reset-user-clears-every-scope", []failOp{{"add", userA, "h1", 1}, {"add", userAImap, "h1", 1}, {"add", userB, "h1", 1}, {"reset-user", userA, "", 0}, {"fails", userA, "", 0}, {"fails", userAImap, "", 0}, {"fails", userB, "", 1}}},
+		{"past-cap-oldest-dropped-still-counted", append(fillPastCap(userA),
+			failOp{"add", userA, hashN(otpme.MaxFailHashes), otpme.MaxFailHashes + 1}, // the newest is held
+			failOp{"add", userA, "h1", otpme.MaxFailHashes + 1},                       // so is the oldest held
+			failOp{"add", userA, "h0", otpme.MaxFailHashes + 2},                       // dropped: counts again, drops h1
+			failOp{"add", userA, "h1", otpme.MaxFailHashes + 3},
+			failOp{"fails", userA, "", otpme.MaxFailHashes + 3},
+			failOp{"reset", userA, "", otpme.MaxFailHashes + 3},
+			failOp{"fails", userA, "", 0}, failOp{"add", userA, "h0", 1})},
+		{"past-cap-reset-user", append(fillPastCap(userAImap),
+			failOp{"reset-user", userA, "", 0}, failOp{"fails", userAImap, "", 0}, failOp{"add", userAImap, "h0", 1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +76,18 @@ func runFails(t *testing.T, newStore func(t *testing.T) otpme.Store) {
 		})
 	}
 }
+
+// fillPastCap adds one distinct hash more than a scope holds: h0 is
+// dropped.
+func fillPastCap(scope otpme.Scope) []failOp {
+	ops := make([]failOp, otpme.MaxFailHashes+1)
+	for i := range ops {
+		ops[i] = failOp{"add", scope, hashN(i), i + 1}
+	}
+	return ops
+}
+
+func hashN(i int) string { return fmt.Sprintf("h%d", i) }
 
 func failCall(ctx context.Context, s otpme.Store, o failOp) (int, error) {
 	switch o.op {
