@@ -262,6 +262,32 @@ func TestEngine_VerifyMOTPWindow(t *testing.T) {
 	}
 }
 
+// TestEngine_VerifyMOTPWithoutKey: an mOTP token without secret or PIN,
+// whose codes anyone can compute from the time, never verifies, however
+// it got into Objects.
+func TestEngine_VerifyMOTPWithoutKey(t *testing.T) {
+	tests := []struct {
+		name        string
+		secret, pin otpme.Secret
+	}{
+		{"no-secret", otpme.Secret{}, otpme.Secret("1234")},
+		{"no-pin", otpme.Secret("0123456789abcdef"), otpme.Secret{}},
+		{"neither", otpme.Secret{}, otpme.Secret{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMail(t, nil)
+			must(t, m.objs.DelToken(m.ctx, "alice", "phone"))
+			must(t, m.objs.AddMOTPToken(m.ctx, "alice", "phone", tt.secret, tt.pin))
+			must(t, m.objs.TokenAddGroup(m.ctx, "alice", "phone", "webmail"))
+			tok, err := m.objs.Token(m.ctx, "alice", "phone")
+			require.NoError(t, err)
+			require.True(t, len(tok.Secret) == 0 || len(tok.PIN) == 0, "the token really lacks a part")
+			m.expect(t, try{"roundcube", otpme.Secret(otpme.MOTPCode(tok.Secret, tok.PIN, m.clock.Now())), otpme.AuthFailed})
+		})
+	}
+}
+
 func TestEngine_VerifyUsedCode(t *testing.T) {
 	m := newMail(t, nil)
 	must(t, m.objs.SetGroupSessions(m.ctx, "webmail", false))

@@ -67,8 +67,12 @@ type motpMatch struct {
 // matchMOTP computes every code of the token's window around now and
 // compares expect(code) with password in constant time, without early exit.
 // expect is the password a code stands for: the code itself, or the
-// client trust password derived from it.
+// client trust password derived from it. A token without secret or PIN
+// never matches: its codes would be public.
 func matchMOTP(tok Token, password []byte, now time.Time, expect func(code []byte) []byte) (motpMatch, bool) {
+	if len(tok.Secret) == 0 || len(tok.PIN) == 0 {
+		return motpMatch{}, false
+	}
 	w, t := motpWindow(tok), motpStep(now)
 	var m motpMatch
 	found := 0

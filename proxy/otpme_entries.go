@@ -345,7 +345,12 @@ func decodeToken(e schema.Entry, user string) (otpme.Token, error) {
 		DN:           d.str(objAttrOATHToken),
 	}
 	switch {
-	case t.Type == otpme.TokenPassword || t.Type == otpme.TokenMOTP || t.Type == "":
+	case t.Type == otpme.TokenPassword || t.Type == "":
+	case t.Type == otpme.TokenMOTP && len(t.Secret) == 0:
+		d.fail(objAttrMOTPSecret, errors.New("missing for an motp token: its codes would be public"))
+	case t.Type == otpme.TokenMOTP && len(t.PIN) == 0:
+		d.fail(objAttrMOTPPIN, errors.New("missing for an motp token: its codes would be public"))
+	case t.Type == otpme.TokenMOTP:
 	case !t.Type.OATH():
 		d.fail(objAttrTokenType, fmt.Errorf("%q is not password, motp, hotp or totp", t.Type))
 	case t.DN == "":

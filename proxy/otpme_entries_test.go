@@ -91,9 +91,10 @@ func TestEntries_Defaults(t *testing.T) {
 	assert.Equal(t, otpme.Client{Name: "c", Enabled: true}, c)
 
 	tok, err := decodeToken(objEntry("otpmeName=t,dc=x", objClassToken,
-		objAttrs{objAttrID: {"1"}, objAttrName: {"t"}, objAttrTokenType: {"MOTP"}}), "u")
+		objAttrs{objAttrID: {"1"}, objAttrName: {"t"}, objAttrTokenType: {"MOTP"}, objAttrMOTPSecret: {"s"}, objAttrMOTPPIN: {"p"}}), "u")
 	require.NoError(t, err)
-	assert.Equal(t, otpme.Token{ID: "1", Name: "t", User: "u", Type: otpme.TokenMOTP, Enabled: true}, tok)
+	assert.Equal(t, otpme.Token{ID: "1", Name: "t", User: "u", Type: otpme.TokenMOTP, Enabled: true,
+		Secret: otpme.Secret("s"), PIN: otpme.Secret("p")}, tok)
 
 	// Attribute names are matched case-insensitively, as LDAP does.
 	e := objEntry("otpmeName=a,dc=x", objClassUser, objAttrs{"OTPMEID": {"1"}, "otpmename": {"a"}, "OtpmeEnabled": {"FALSE"}})
@@ -311,4 +312,39 @@ func planTree(t *testing.T, m *otpme.MemObjects, base string) *objTree {
 		tree.clientDN[c.Name] = objChildDN(c.Name, "ou=clients,"+base)
 	}
 	return tree
+}
+
+// TestEntries_DecodeMOTPWithoutKey: an motp token entry without secret or
+// PIN is invalid (the loader skips and reports it like any invalid
+// entry): its codes would be the MD5 of the time and what is left.
+func TestEntries_DecodeMOTPWithoutKey(t *testing.T) {
+	const secret, pin = "0123456789abcdef", "1234"
+	tests := []struct {
+		name  string
+		attrs objAttrs
+		attr  string // named in the error; "" for none
+	}{
+		{"no-secret", objAttrs{objAttrMOTPPIN: {pin}}, objAttrMOTPSecret},
+		{"empty-secret", objAttrs{objAttrMOTPSecret: {""}, objAttrMOTPPIN: {pin}}, objAttrMOTPSecret},
+		{"no-pin", objAttrs{objAttrMOTPSecret: {secret}}, objAttrMOTPPIN},
+		{"neither", objAttrs{}, objAttrMOTPSecret},
+		{"both", objAttrs{objAttrMOTPSecret: {secret}, objAttrMOTPPIN: {pin}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			attrs := objAttrs{objAttrID: {"1"}, objAttrName: {"phone"}, objAttrTokenType: {"motp"}}
+			for k, v := range tt.attrs {
+				attrs[k] = v
+			}
+			tok, err := decodeToken(objEntry("otpmeName=phone,otpmeName=u,ou=users,dc=x", objClassToken, attrs), "u")
+			if tt.attr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, otpme.Secret(secret), tok.Secret)
+				return
+			}
+			require.ErrorIs(t, err, errObjectEntry)
+			assert.Contains(t, err.Error(), tt.attr)
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
 }
