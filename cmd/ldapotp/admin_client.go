@@ -31,7 +31,8 @@ func clientVerbs() []verb {
 			})},
 		{name: "add_address", args: "NAME CIDR", min: 2, max: 2, help: "allow binds of the client from an address or prefix", run: pair((*otpme.MemObjects).AddClientAddress)},
 		{name: "del_address", args: "NAME CIDR", min: 2, max: 2, help: "remove an address", run: pair((*otpme.MemObjects).RemoveClientAddress)},
-		{name: "secret", args: "NAME [SECRET]", min: 1, max: 2, help: "set the trust-password secret (generated and printed if not given)", run: clientSecret},
+		{name: "secret", args: "NAME [SECRET|-]", min: 1, max: 2,
+			help: "set the trust-password secret (-: read it from stdin; generated and printed if not given)", run: clientSecret},
 		{name: "enable_tp", args: "NAME", min: 1, max: 1, help: "accept only client trust passwords for one-time tokens", run: flag((*otpme.MemObjects).SetTrustCheck, true)},
 		{name: "disable_tp", args: "NAME", min: 1, max: 1, help: "no trust-password check", run: flag((*otpme.MemObjects).SetTrustCheck, false)},
 		{name: "description", args: "NAME TEXT", min: 2, max: 2, help: "set the description", run: pair((*otpme.MemObjects).SetClientDescription)},
@@ -40,12 +41,13 @@ func clientVerbs() []verb {
 
 // clientSecret sets the client's secret; a generated one is printed once.
 func clientSecret(a *admin, args []string) error {
-	var given otpme.Secret
-	if len(args) == 2 {
-		given = otpme.Secret(args[1])
+	given, err := a.optionalSecret(args, 1)
+	if err != nil {
+		return err
 	}
+	defer given.Zero()
 	var s otpme.Secret
-	err := a.edit(func(m *otpme.MemObjects) error {
+	err = a.edit(func(m *otpme.MemObjects) error {
 		var err error
 		s, err = m.SetClientSecret(a.ctx, args[0], given)
 		return err

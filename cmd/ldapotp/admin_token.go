@@ -38,7 +38,8 @@ func tokenVerbs() []verb {
 			run: tokenEdit(func(ctx context.Context, m *otpme.MemObjects, u, n string, a []string) error {
 				return m.TokenRemoveGroup(ctx, u, n, a[0])
 			})},
-		{name: "password", args: "USER/NAME [NEWPASS]", min: 1, max: 2, help: "set a device password (generated and printed if not given)", run: tokenPassword},
+		{name: "password", args: "USER/NAME [NEWPASS|-]", min: 1, max: 2,
+			help: "set a device password (-: read it from stdin; generated and printed if not given)", run: tokenPassword},
 		{name: "gen", args: "USER/NAME", min: 1, max: 1, help: "print the token's current code (motp, hotp, totp)", run: tokenGen},
 		{name: "description", args: "USER/NAME TEXT", min: 2, max: 2, help: "set the description",
 			run: tokenEdit(func(ctx context.Context, m *otpme.MemObjects, u, n string, a []string) error {
@@ -237,10 +238,11 @@ func tokenPassword(a *admin, args []string) error {
 	if err != nil {
 		return err
 	}
-	var given otpme.Secret
-	if len(args) == 2 {
-		given = otpme.Secret(args[1])
+	given, err := a.optionalSecret(args, 1)
+	if err != nil {
+		return err
 	}
+	defer given.Zero()
 	var pw otpme.Secret
 	err = a.edit(func(m *otpme.MemObjects) error {
 		var err error
@@ -254,6 +256,20 @@ func tokenPassword(a *admin, args []string) error {
 		a.printf("Token password: %s\n", string(pw))
 	}
 	return nil
+}
+
+// optionalSecret returns args[i], a password or secret to set: "-" reads
+// it from stdin (out of the process list), and nil means none was given
+// (one is generated). An empty one is refused.
+func (a *admin) optionalSecret(args []string, i int) (otpme.Secret, error) {
+	if len(args) <= i {
+		return nil, nil
+	}
+	s, err := a.passwordArg(args[i])
+	if err == nil && len(s) == 0 {
+		err = usagef("empty secret: give one, or none to have one generated")
+	}
+	return s, err
 }
 
 // tokenGen prints the token's current code, as "otpme-token gen".
