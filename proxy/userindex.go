@@ -380,7 +380,7 @@ func (x *userIndex) applyEntry(gen uint64, base string, e *ldap.Entry, controls 
 		x.add(id, base, schema.DecodeUser(toEntry(e)))
 	case ldap.SyncStateDelete:
 		x.updates++
-		x.remove(id)
+		x.removeFrom(id, base)
 		return "", nil
 	}
 	return id, nil
@@ -402,7 +402,7 @@ func (x *userIndex) applyInfo(gen uint64, base string, info *ldap.ControlSyncInf
 		done = info.RefreshPresent.RefreshDone
 	case info.SyncIdSet != nil && info.SyncIdSet.RefreshDeletes:
 		for _, id := range info.SyncIdSet.SyncUUIDs {
-			x.remove(id.String())
+			x.removeFrom(id.String(), base)
 		}
 	}
 	if done && !x.live {
@@ -434,6 +434,16 @@ func (x *userIndex) add(id, base string, u schema.User) {
 		x.keys[key]++
 	} else {
 		x.unkeyable++
+	}
+}
+
+// removeFrom removes a user that base says is gone from it, if the index
+// holds the user from base. A user moved from one followed base to another
+// is deleted in the first and added in the second, by two searches whose
+// messages arrive in either order: the delete must not remove the add.
+func (x *userIndex) removeFrom(id, base string) {
+	if u, found := x.byUUID[id]; found && u.base == base {
+		x.remove(id)
 	}
 }
 

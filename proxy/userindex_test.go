@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // indexWith builds a live index over testRules holding n OTP users
@@ -125,4 +126,42 @@ func TestUserIndex_PollFreshness(t *testing.T) {
 	x.applyInfo(x.gen, "ou=people,dc=x", &ldap.ControlSyncInfo{SyncIdSet: &ldap.ControlSyncInfoSyncIdSet{
 		RefreshDeletes: true, SyncUUIDs: []uuid.UUID{uuid.MustParse(keep)}}})
 	assert.Equal(t, 0, x.stats().Users)
+}
+
+// TestUserIndex_MoveBetweenBases: a user moved from one followed base to
+// another is deleted by the first base's search and added by the second's,
+// in either order; the index holds the user afterwards either way.
+func TestUserIndex_MoveBetweenBases(t *testing.T) {
+	const staff, people = "ou=staff,dc=x", "ou=people,dc=x"
+	otpUser := func(dn string) *ldap.Entry {
+		return ldap.NewEntry(dn, map[string][]string{"objectClass": {"inetOrgPerson", "oathHOTPUser"}, "oathHOTPToken": {"cn=t,dc=x"}})
+	}
+	for _, deleteFirst := range []bool{true, false} {
+		x := newUserIndex(nil, Target{}, "", Secret{}, 0, 0, slog.New(slog.DiscardHandler))
+		gen := x.reset(testRules, []string{staff, people}, "persist")
+		id := uuid.New()
+		apply := func(base string, e *ldap.Entry, state ldap.ControlSyncStateState) {
+			_, err := x.applyEntry(gen, base, e, []ldap.Control{&ldap.ControlSyncState{State: state, EntryUUID: id}})
+			require.NoError(t, err)
+		}
+		apply(staff, otpUser("uid=m,"+staff), ldap.SyncStateAdd)
+		for _, base := range []string{staff, people} {
+			x.applyInfo(gen, base, &ldap.ControlSyncInfo{RefreshDelete: &ldap.ControlSyncInfoRefreshDelete{RefreshDone: true}})
+		}
+		if deleteFirst {
+			apply(staff, ldap.NewEntry("uid=m,"+staff, nil), ldap.SyncStateDelete)
+			apply(people, otpUser("uid=m,"+people), ldap.SyncStateAdd)
+		} else {
+			apply(people, otpUser("uid=m,"+people), ldap.SyncStateAdd)
+			apply(staff, ldap.NewEntry("uid=m,"+staff, nil), ldap.SyncStateDelete)
+			x.applyInfo(gen, staff, &ldap.ControlSyncInfo{SyncIdSet: &ldap.ControlSyncInfoSyncIdSet{RefreshDeletes: true, SyncUUIDs: []uuid.UUID{id}}})
+		}
+		u, ok := x.lookup("uid=m," + people)
+		require.True(t, ok, "delete first: %v", deleteFirst)
+		assert.NotNil(t, u, "the moved user is an OTP user (delete first: %v)", deleteFirst)
+		x.applyInfo(gen, people, &ldap.ControlSyncInfo{SyncIdSet: &ldap.ControlSyncInfoSyncIdSet{RefreshDeletes: true, SyncUUIDs: []uuid.UUID{id}}})
+		_, ok = x.lookup("uid=m," + people)
+		assert.True(t, ok)
+		assert.Equal(t, 0, x.stats().Users, "deleted by the base that holds it")
+	}
 }
