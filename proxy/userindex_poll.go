@@ -101,7 +101,7 @@ func (x *userIndex) refresh(ctx context.Context, c *ldap.Conn, gen uint64, base 
 	seen := map[string]bool{}
 	var done *ldap.ControlSyncDone
 	var newCookie []byte
-	sent, maxCSN := 0, ""
+	sent, noCSN, maxCSN := 0, 0, ""
 	for r.Next() {
 		if e := r.Entry(); e != nil {
 			id, err := x.applyEntry(gen, base, e, r.Controls())
@@ -112,9 +112,11 @@ func (x *userIndex) refresh(ctx context.Context, c *ldap.Conn, gen uint64, base 
 				seen[id] = true
 			}
 			sent++
-			if csn := e.GetAttributeValue("entryCSN"); csn > maxCSN {
-				maxCSN = csn
+			csn := e.GetAttributeValue("entryCSN")
+			if csn == "" {
+				noCSN++
 			}
+			maxCSN = max(maxCSN, csn)
 			continue
 		}
 		for _, ctl := range r.Controls() {
@@ -145,6 +147,14 @@ func (x *userIndex) refresh(ctx context.Context, c *ldap.Conn, gen uint64, base 
 	if done == nil {
 		return fmt.Errorf("sync of %q: the refresh ended without a Sync Done control", base)
 	}
+	if !full && x.missing(gen, seen) {
+		// The directory names OTP users the polls never sent: changes the
+		// cookie's entryCSN filter could not see (the account cannot read
+		// entryCSN there). Only a full refresh shows them.
+		x.log.Warn("user index: a poll named OTP users it had not sent; refreshing in full", "base", base)
+		*cookie = nil
+		return x.refresh(ctx, c, gen, base, cookie)
+	}
 	if full || !done.RefreshDeletes {
 		x.prune(gen, base, seen)
 	}
@@ -154,6 +164,9 @@ func (x *userIndex) refresh(ctx context.Context, c *ldap.Conn, gen uint64, base 
 	if full {
 		if sent == 0 {
 			return nil // nothing to learn entryCSN's visibility from: refresh in full again
+		}
+		if noCSN > 0 {
+			return fmt.Errorf("%w: %q: %d of %d OTP users without a readable entryCSN", errCannotPoll, base, noCSN, sent)
 		}
 		if err := x.canSearchCSN(c, base, maxCSN); err != nil {
 			return err
@@ -182,6 +195,21 @@ func (x *userIndex) canSearchCSN(c *ldap.Conn, base, maxCSN string) error {
 		return fmt.Errorf("sync of %q: search by entryCSN: %w", base, err)
 	}
 	return fmt.Errorf("%w: %q: a search by entryCSN finds nothing", errCannotPoll, base)
+}
+
+// missing reports whether ids name a user the index does not hold.
+func (x *userIndex) missing(gen uint64, ids map[string]bool) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if gen != x.gen {
+		return false
+	}
+	for id := range ids {
+		if _, found := x.byUUID[id]; !found {
+			return true
+		}
+	}
+	return false
 }
 
 // prune removes the users of base that the refresh did not mention.

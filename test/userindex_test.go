@@ -199,6 +199,39 @@ func TestUserIndex_PollNeedsEntryCSN(t *testing.T) {
 	assert.Equal(t, 49, bindCode(t, p.URL, d.userDN("b"), userPassword("b"), 5*time.Second), "enrolled")
 }
 
+// TestUserIndex_PollNeedsEntryCSNEverywhere: where the service account may
+// not read entryCSN in one part of a followed base only, a poll's entryCSN
+// filter never sends a user enrolled there, though the poll's present
+// phase names it. The index then refreshes in full, finds a user without
+// entryCSN, and follows with persistent searches: the enrolled user needs
+// a code.
+func TestUserIndex_PollNeedsEntryCSNEverywhere(t *testing.T) {
+	const hidden = "ou=hidden,ou=people,dc=example,dc=com"
+	hide := syncprov + "\naccess to dn.subtree=\"" + hidden + "\" attrs=entryCSN by * none"
+	s := slapdtest.Start(t, slapdtest.Options{Kind: slapdtest.Plain, NoSync: true, ExtraConfig: hide})
+	sc := scenario{tokens: map[string]tokenDef{"h": {}, "s": {}}, users: map[string]userDef{"a": {hotp: "h"}}}
+	d := &dataset{prefix: "csn2", keys: newKeys(sc.tokens)}
+	d.load(t, s, sc)
+	admin := s.Admin(t)
+	userDN := "uid=csn2-s," + hidden
+	add(t, admin, hidden, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"hidden"}})
+	add(t, admin, userDN, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"csn2-s"}, "cn": {"s"}, "sn": {"s"},
+		"userPassword": {userPassword("s")}})
+	p := startProxy(t, s, fastIndex)
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 1 })
+	require.Equal(t, "poll", p.srv.Stats().UserIndex.Mode, "every OTP user so far has a readable entryCSN")
+	require.Equal(t, 0, bindCode(t, p.URL, userDN, userPassword("s"), 5*time.Second), "a plain user")
+
+	enroll := ldap.NewModifyRequest(userDN, nil)
+	enroll.Add("objectClass", []string{"oathHOTPUser"})
+	enroll.Add("oathHOTPToken", []string{d.tokenDN("s")})
+	require.NoError(t, admin.Modify(enroll))
+	waitForIndex(t, p, func(st proxy.IndexStats) bool { return st.Live && st.Users == 2 })
+	assert.Equal(t, "persist", p.srv.Stats().UserIndex.Mode)
+	assert.Equal(t, 49, bindCode(t, p.URL, userDN, userPassword("s"), 5*time.Second), "enrolled: the password alone is refused")
+	assert.Contains(t, p.Log.String(), "refreshing in full")
+}
+
 // TestUserIndex_Unavailable: without syncprov the index stays off and every
 // bind reads its entry; when the directory goes away the index stops
 // answering, and it is rebuilt when the directory is back.
