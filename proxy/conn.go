@@ -267,13 +267,23 @@ func (c *clientConn) upstreamGone(up *upstreamConn, err error) {
 }
 
 // closeWith writes a last message and closes the client connection; it is
-// safe from any goroutine.
+// safe from any goroutine, and once it holds the connection it is done
+// within about a second.
 func (c *clientConn) closeWith(msg []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.bw.Write(msg)
-	_ = c.bw.Flush()
+	// Both directions: on an LDAPS connection the write first waits for
+	// the TLS handshake, and that waits for a read from the client.
+	_ = c.nc.SetDeadline(time.Now().Add(time.Second))
+	_, err := c.bw.Write(msg)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if tc, ok := c.nc.(interface{ NetConn() net.Conn }); ok && err != nil {
+		// A client that did not take the message would keep the TLS
+		// close_notify waiting 5 s more: close beneath it.
+		tc.NetConn().Close()
+	}
 	c.nc.Close()
 }
 

@@ -32,7 +32,7 @@ func (c *clientConn) startTLS(env envelope) bool {
 		return false
 	}
 	tc := tls.Server(c.nc, c.srv.certs.serverConfig())
-	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = tc.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
 		c.log.Warn("StartTLS handshake failed, closing", "err", err)
 		c.nc.Close()

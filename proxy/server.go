@@ -32,6 +32,8 @@ type Server struct {
 	log         *slog.Logger
 	now         func() time.Time
 
+	handshakeTimeout time.Duration // tlsHandshakeTimeout; shorter in tests
+
 	connID    atomic.Uint64
 	clients   atomic.Int64 // open client connections
 	upstreams atomic.Int64 // open per-client upstream connections, parked ones included
@@ -73,7 +75,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, target: t, log: slog.Default(), now: time.Now,
+	s := &Server{cfg: cfg, target: t, log: slog.Default(), now: time.Now, handshakeTimeout: tlsHandshakeTimeout,
 		lns: map[net.Listener]struct{}{}, conns: map[*clientConn]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.parked = newParkedUpstreams(cfg.UpstreamIdle, cfg.BindTimeout, func(d int64) { s.upstreams.Add(d) })
@@ -240,8 +242,31 @@ func (s *Server) start(nc net.Conn, listener string) {
 				c.log.Error("panic serving connection", "panic", r)
 			}
 		}()
+		if err := s.handshake(nc); err != nil {
+			c.log.Debug("TLS handshake with client", "err", err)
+			c.close()
+			return
+		}
 		c.serve(s.ctx)
 	}()
+}
+
+// tlsHandshakeTimeout bounds the TLS handshake of an LDAPS connection, as
+// StartTLS bounds its own to 10 s.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// handshake runs the TLS handshake of an LDAPS connection, within
+// s.handshakeTimeout and only until Shutdown. Left to the read loop it has
+// no limit when idle_timeout is 0: a client that never finishes it would
+// hold its connection for ever.
+func (s *Server) handshake(nc net.Conn) error {
+	tc, ok := nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.handshakeTimeout)
+	defer cancel()
+	return tc.HandshakeContext(ctx)
 }
 
 func (s *Server) forget(c *clientConn) {
@@ -283,8 +308,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.cancel()
+	// In parallel, so that ctx bounds Shutdown: a closeWith waits for a
+	// write of its connection in progress (up to write_timeout).
+	notice := encodeNoticeOfDisconnection(Unavailable, "server shutting down")
 	for _, c := range conns {
-		c.closeWith(encodeNoticeOfDisconnection(Unavailable, "server shutting down"))
+		go c.closeWith(notice)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
