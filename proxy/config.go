@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -211,8 +212,10 @@ func (c Config) Validate() error {
 	}
 	if c.Upstream == "" {
 		bad("upstream", "not set; e.g. ldap://127.0.0.1:389")
-	} else if _, err := ParseTarget(c.Upstream); err != nil {
+	} else if t, err := ParseTarget(c.Upstream); err != nil {
 		bad("upstream", "%v", err)
+	} else {
+		errs = append(errs, c.unusedUpstreamTLS(t.URL.Scheme)...)
 	}
 	if c.ServiceDN == "" {
 		bad("service_dn", "not set; the proxy's service account DN")
@@ -261,6 +264,31 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unusedUpstreamTLS refuses upstream TLS keys the upstream URL would
+// ignore: whoever set them believes the directory is verified while
+// passwords go to it in the clear.
+func (c Config) unusedUpstreamTLS(scheme string) []error {
+	var errs []error
+	if c.UpstreamStartTLS && scheme == "ldapi" {
+		errs = append(errs, errors.New("upstream_starttls: an ldapi:// upstream is a local socket without TLS; remove upstream_starttls"))
+	}
+	var keys []string
+	for _, k := range []struct{ key, v string }{{"upstream_ca_file", c.UpstreamCAFile},
+		{"upstream_cert_file", c.UpstreamCertFile}, {"upstream_key_file", c.UpstreamKeyFile}} {
+		if k.v != "" {
+			keys = append(keys, k.key)
+		}
+	}
+	switch {
+	case len(keys) == 0, scheme == "ldaps", scheme == "ldap" && c.UpstreamStartTLS:
+	case scheme == "ldapi":
+		errs = append(errs, fmt.Errorf("%s: not used with an ldapi:// upstream, which has no TLS; remove it", strings.Join(keys, ", ")))
+	default:
+		errs = append(errs, fmt.Errorf("%s: not used: upstream %s is plain LDAP; set upstream_starttls: true or use ldaps://", strings.Join(keys, ", "), c.Upstream))
+	}
+	return errs
 }
 
 func (c Config) target() (Target, error) {
