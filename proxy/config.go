@@ -291,6 +291,16 @@ func (c Config) unusedUpstreamTLS(scheme string) []error {
 	return errs
 }
 
+// CheckUpstreamTLS refuses upstream TLS keys that c.Upstream would ignore
+// (see Validate), for tools that connect with a part of the configuration.
+func (c Config) CheckUpstreamTLS() error {
+	t, err := ParseTarget(c.Upstream)
+	if err != nil {
+		return err
+	}
+	return errors.Join(c.unusedUpstreamTLS(t.URL.Scheme)...)
+}
+
 func (c Config) target() (Target, error) {
 	t, err := ParseTarget(c.Upstream)
 	if err != nil {

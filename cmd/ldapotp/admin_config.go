@@ -188,6 +188,10 @@ func (c *adminConfig) target() (proxy.Target, error) {
 		return t, err
 	}
 	t.StartTLS = c.UpstreamStartTLS
+	if err := (proxy.Config{Upstream: c.Upstream, UpstreamStartTLS: c.UpstreamStartTLS,
+		UpstreamCAFile: c.UpstreamCAFile}).CheckUpstreamTLS(); err != nil {
+		return t, err
+	}
 	if c.UpstreamCAFile == "" {
 		return t, nil
 	}

@@ -323,3 +323,25 @@ func TestRun_VerbHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "usage: ldapotp group add_child_session PARENT CHILD")
 }
+
+// TestAdminConfig_UpstreamTLS: the admin verbs refuse a CA file the
+// upstream URL would ignore, as serve does, instead of sending the
+// service password in the clear.
+func TestAdminConfig_UpstreamTLS(t *testing.T) {
+	for _, tc := range []struct {
+		c  adminConfig
+		ok bool
+	}{
+		{adminConfig{Upstream: "ldap://127.0.0.1:389"}, true},
+		{adminConfig{Upstream: "ldap://127.0.0.1:389", UpstreamCAFile: "/nonexistent/ca.pem"}, false},
+		{adminConfig{Upstream: "ldapi://%2Frun%2Fslapd%2Fldapi", UpstreamStartTLS: true}, false},
+	} {
+		_, err := tc.c.target()
+		if tc.ok {
+			assert.NoError(t, err, tc.c.Upstream)
+			continue
+		}
+		require.Error(t, err, "%+v", tc.c)
+		assert.Contains(t, err.Error(), "upstream_")
+	}
+}
