@@ -329,19 +329,19 @@ func TestRun_VerbHelp(t *testing.T) {
 // service password in the clear.
 func TestAdminConfig_UpstreamTLS(t *testing.T) {
 	for _, tc := range []struct {
-		c  adminConfig
-		ok bool
+		c    adminConfig
+		want string // in the error; "" for none
 	}{
-		{adminConfig{Upstream: "ldap://127.0.0.1:389"}, true},
-		{adminConfig{Upstream: "ldap://127.0.0.1:389", UpstreamCAFile: "/nonexistent/ca.pem"}, false},
-		{adminConfig{Upstream: "ldapi://%2Frun%2Fslapd%2Fldapi", UpstreamStartTLS: true}, false},
+		{adminConfig{Upstream: "ldap://127.0.0.1:389"}, ""},
+		{adminConfig{Upstream: "ldap://127.0.0.1:389", UpstreamCAFile: "/nonexistent/ca.pem"}, "is plain LDAP"},
+		{adminConfig{Upstream: "ldapi://%2Frun%2Fslapd%2Fldapi", UpstreamStartTLS: true}, "upstream_starttls: an ldapi://"},
 	} {
 		_, err := tc.c.target()
-		if tc.ok {
+		if tc.want == "" {
 			assert.NoError(t, err, tc.c.Upstream)
 			continue
 		}
 		require.Error(t, err, "%+v", tc.c)
-		assert.Contains(t, err.Error(), "upstream_")
+		assert.Contains(t, err.Error(), tc.want)
 	}
 }
