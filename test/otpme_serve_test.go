@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -32,24 +33,17 @@ func TestOTPme_ConfiguredServers(t *testing.T) {
 	d.load(t, plain, sc)
 
 	const base = "ou=otpme,dc=example,dc=com"
-	admin := proxy.NewDirObjects(proxy.ServiceObjectDirectory(proxy.NewServiceDirectory(mustTarget(t, plain.URL),
-		plain.ServiceDN, proxy.NewSecret([]byte(plain.ServicePassword)), 1, 5*time.Second)), base, time.Second, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	admin := otpmeAdmin(t, plain, base)
 	secret, pin := otpme.Secret("fedcba9876543210"), otpme.Secret("4321")
-	require.NoError(t, admin.Edit(ctx, func(m *otpme.MemObjects) error {
-		for _, step := range []error{
+	editObjects(t, admin, func(m *otpme.MemObjects) []error {
+		return []error{
 			m.AddUser(ctx, "alice"), m.SetUserBindDN(ctx, "alice", d.userDN("a")),
 			m.AddMOTPToken(ctx, "alice", "phone", secret, pin), m.AddGroup(ctx, "webmail"),
 			m.SetGroupSessions(ctx, "webmail", true), m.TokenAddGroup(ctx, "alice", "phone", "webmail"),
 			m.AddClient(ctx, "roundcube"), m.SetClientAccessGroup(ctx, "roundcube", "webmail"),
 			m.AddClientAddress(ctx, "roundcube", "127.0.0.0/8"),
-		} {
-			if step != nil {
-				return step
-			}
 		}
-		return nil
-	}))
+	})
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -71,6 +65,21 @@ func TestOTPme_ConfiguredServers(t *testing.T) {
 	waitFor(t, "both proxies refuse the disabled user", func() bool {
 		return tryBind(p1.URL, d.userDN("a"), code) == 49 && tryBind(p2.URL, d.userDN("a"), code) == 49
 	})
+}
+
+// otpmeAdmin returns the OTPme objects under base as the admin verbs edit
+// them, through the service account.
+func otpmeAdmin(t *testing.T, s *slapdtest.Server, base string) *proxy.DirObjects {
+	t.Helper()
+	return proxy.NewDirObjects(proxy.ServiceObjectDirectory(proxy.NewServiceDirectory(mustTarget(t, s.URL),
+		s.ServiceDN, proxy.NewSecret([]byte(s.ServicePassword)), 1, 5*time.Second)), base, time.Second, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// editObjects runs one Edit of admin made of steps (all must succeed).
+func editObjects(t *testing.T, admin *proxy.DirObjects, steps func(m *otpme.MemObjects) []error) {
+	t.Helper()
+	require.NoError(t, admin.Edit(context.Background(), func(m *otpme.MemObjects) error { return errors.Join(steps(m)...) }))
 }
 
 func mustTarget(t *testing.T, url string) proxy.Target {
@@ -96,12 +105,10 @@ func TestOTPme_BindDNSpellings(t *testing.T) {
 	require.Equal(t, "uid=spell-a,ou=people,dc=example,dc=com", d.userDN("a"))
 
 	const base = "ou=otpme,dc=example,dc=com"
-	admin := proxy.NewDirObjects(proxy.ServiceObjectDirectory(proxy.NewServiceDirectory(mustTarget(t, plain.URL),
-		plain.ServiceDN, proxy.NewSecret([]byte(plain.ServicePassword)), 1, 5*time.Second)), base, time.Second, nil,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	admin := otpmeAdmin(t, plain, base)
 	secret, pin := otpme.Secret("fedcba9876543210"), otpme.Secret("4321")
-	require.NoError(t, admin.Edit(ctx, func(m *otpme.MemObjects) error {
-		for _, step := range []error{
+	editObjects(t, admin, func(m *otpme.MemObjects) []error {
+		return []error{
 			m.AddUser(ctx, "alice"), m.SetUserBindDN(ctx, "alice", d.userDN("a")),
 			m.AddMOTPToken(ctx, "alice", "phone", secret, pin),
 			m.AddUser(ctx, "bob"), m.SetUserBindDN(ctx, "bob", d.userDN("b")),
@@ -110,13 +117,8 @@ func TestOTPme_BindDNSpellings(t *testing.T) {
 			m.TokenAddGroup(ctx, "alice", "phone", "webmail"), m.TokenAddGroup(ctx, "bob", "phone", "webmail"),
 			m.AddClient(ctx, "roundcube"), m.SetClientAccessGroup(ctx, "roundcube", "webmail"),
 			m.AddClientAddress(ctx, "roundcube", "127.0.0.0/8"),
-		} {
-			if step != nil {
-				return step
-			}
 		}
-		return nil
-	}))
+	})
 	p := startProxy(t, plain, func(c *proxy.Config) { c.OTPmeBase, c.OTPmeRefresh = base, 200*time.Millisecond })
 
 	spellings := []string{
